@@ -1,0 +1,27 @@
+export { ConvoyError, isConvoyError, type ConvoyErrorCode, type ConvoyErrorOptions } from "./errors.js";
+export { defineSchema, type SchemaDefinition, type TableDefinitions } from "./schema/defineSchema.js";
+export { defineTable, TableDefinition, type FieldShape, type IndexDefinition } from "./schema/defineTable.js";
+export { defineRef, type RefValidator } from "./schema/defineRef.js";
+export { isIdOf, type Id } from "./schema/ids.js";
+export type {
+  DataModelFromSchema,
+  Doc,
+  DocumentOf,
+  GenericDataModel,
+  GenericTableInfo,
+  Register,
+  RegisteredDataModel,
+  SystemFields,
+  TableNamesOf,
+} from "./schema/dataModel.js";
+export type { FieldPath, FieldValue } from "./schema/fieldPaths.js";
+export type { DatabaseReader, DatabaseWriter, PatchValue } from "./store/database.js";
+export type { OrderedQuery, PaginationOptions, PaginationResult, Query, QueryInitializer } from "./store/query.js";
+export type {
+  IndexRange,
+  IndexRangeBuilder,
+  LowerBoundIndexRangeBuilder,
+  UpperBoundIndexRangeBuilder,
+} from "./store/indexRange.js";
+export type { Expression, ExpressionOrValue, FilterBuilder } from "./store/filter.js";
+export type { ValidationIssue } from "./store/validateDocument.js";

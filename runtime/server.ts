@@ -1,0 +1,12 @@
+export type { Driver, SqlExecutor } from "./drivers/driver.js";
+export { openDatabase, type OpenDatabaseOptions } from "./drivers/openDatabase.js";
+export { createPostgresDriver, type PostgresDriverOptions } from "./drivers/postgres/postgresDriver.js";
+export { createPgliteDriver, type PgliteDriverOptions } from "./drivers/pglite/pgliteDriver.js";
+export {
+  createDocumentStore,
+  DocumentStore,
+  DEFAULT_SCHEMA_NAME,
+  type DocumentStoreOptions,
+  type TransactionOptions,
+} from "./store/documentStore.js";
+export type { Read, ReadListener } from "./store/readSet.js";

@@ -1,0 +1,161 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { sqlState, type Driver } from "../drivers/driver.js";
+import { ConvoyError } from "../errors.js";
+import type { DataModelFromSchema, GenericDataModel } from "../schema/dataModel.js";
+import type { SchemaDefinition, TableDefinitions } from "../schema/defineSchema.js";
+import { Database, type DatabaseReader, type DatabaseWriter } from "./database.js";
+import { GuardedExecutor } from "./guardedExecutor.js";
+import type { ReadListener } from "./readSet.js";
+import { quoteIdent } from "./sqlText.js";
+import type { TransactionContext } from "./transactionContext.js";
+
+/** Options of {@link createDocumentStore}. */
+export interface DocumentStoreOptions<TSchema extends SchemaDefinition> {
+  schema: TSchema;
+  driver: Driver;
+  /**
+   * The Postgres schema that holds Convoy's tables.
+   * @default "convoy"
+   */
+  schemaName?: string;
+  /**
+   * How many times a mutation runs at most when concurrent writes conflict with it.
+   * @default 10
+   */
+  maxAttempts?: number;
+}
+
+/** Options of one transaction. */
+export interface TransactionOptions {
+  /** Called with every read the function makes (the live-query engine's read set). */
+  onRead?: ReadListener;
+}
+
+/** SQLSTATEs after which a transaction is safe and useful to run again. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+function isRetryable(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && RETRYABLE.has(state);
+}
+
+/** Optimistic attempts before a mutation runs alone under an exclusive lock. */
+const OPTIMISTIC_ATTEMPTS = 3;
+
+/** The default Postgres schema of Convoy's tables. */
+export const DEFAULT_SCHEMA_NAME = "convoy";
+const SCHEMA_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,47}$/;
+
+/** Checks a Postgres schema name given in options. @internal */
+export function checkSchemaName(schemaName: string): string {
+  if (!SCHEMA_NAME_PATTERN.test(schemaName)) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `schemaName ${JSON.stringify(schemaName)}: use lower-case letters, digits and "_" (at most 48)`,
+    });
+  }
+  return schemaName;
+}
+
+/** The table whose lock orders optimistic and exclusive mutations. @internal */
+export function mutationLockTable(schemaName: string): string {
+  return `${quoteIdent(schemaName)}."_mutation_lock"`;
+}
+
+/**
+ * Runs functions against the document tables: queries on one consistent snapshot,
+ * mutations as serializable transactions retried on conflict.
+ *
+ * Mutations first run optimistically under a shared lock; one that conflicted
+ * {@link OPTIMISTIC_ATTEMPTS} times runs under an exclusive lock taken before its
+ * snapshot, so it cannot conflict with another Convoy mutation and is sure to finish.
+ */
+export class DocumentStore<TDataModel extends GenericDataModel> {
+  readonly schema: SchemaDefinition;
+  readonly driver: Driver;
+  readonly schemaName: string;
+  private readonly maxAttempts: number;
+
+  constructor(options: DocumentStoreOptions<SchemaDefinition>) {
+    this.schema = options.schema;
+    this.driver = options.driver;
+    this.schemaName = checkSchemaName(options.schemaName ?? DEFAULT_SCHEMA_NAME);
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 10);
+  }
+
+  /**
+   * Runs `fn` with a read-only `db` on one snapshot.
+   * @example
+   * ```ts
+   * const projects = await store.query((db) => db.query("projects").collect());
+   * ```
+   */
+  query<T>(fn: (db: DatabaseReader<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    return this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
+  }
+
+  /**
+   * Runs `fn` with a read-write `db` in one serializable transaction: all of its
+   * writes commit or none do. `fn` may run again when a concurrent write conflicts,
+   * so it must not have side effects outside the database.
+   * @example
+   * ```ts
+   * const id = await store.mutation((db) => db.insert("users", { name: "Ada", createdAt: Date.now() }));
+   * ```
+   */
+  async mutation<T>(fn: (db: DatabaseWriter<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const lockTable = mutationLockTable(this.schemaName);
+    for (let attempt = 1; ; attempt++) {
+      const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
+      const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
+      try {
+        return await this.attempt(setup, fn, options);
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        if (attempt >= this.maxAttempts) {
+          throw new ConvoyError({
+            code: "CONFLICT",
+            message: `The mutation conflicted with concurrent writes ${attempt} times and was not applied; try again`,
+            cause: error,
+          });
+        }
+        // Jittered backoff spreads the optimistic retries apart.
+        if (attempt < OPTIMISTIC_ATTEMPTS) await sleep(Math.random() * 2 ** attempt);
+      }
+    }
+  }
+
+  private attempt<T>(setup: string, fn: (db: never) => Promise<T>, options: TransactionOptions): Promise<T> {
+    return this.driver.transaction(setup, async (tx) => {
+      const guarded = new GuardedExecutor(tx);
+      const ctx: TransactionContext = {
+        sql: guarded,
+        schema: this.schema,
+        schemaName: this.schemaName,
+        onRead: options.onRead,
+      };
+      let value: T;
+      try {
+        value = await fn(new Database(ctx) as never);
+      } catch (error) {
+        throw guarded.abandon(error, isRetryable);
+      }
+      guarded.finish();
+      return value;
+    });
+  }
+}
+
+/**
+ * Creates the document store for a schema on a driver. Run `syncSchema` first so
+ * the tables exist.
+ *
+ * @example
+ * ```ts
+ * const store = createDocumentStore({ schema, driver: await openDatabase() });
+ * ```
+ */
+export function createDocumentStore<TSchema extends SchemaDefinition<TableDefinitions>>(
+  options: DocumentStoreOptions<TSchema>,
+): DocumentStore<DataModelFromSchema<TSchema>> {
+  return new DocumentStore(options);
+}

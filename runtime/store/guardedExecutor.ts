@@ -1,0 +1,46 @@
+import type { SqlExecutor } from "../drivers/driver.js";
+import { ConvoyError } from "../errors.js";
+
+/**
+ * Wraps a transaction's executor so that (1) a statement error the function caught
+ * still fails the transaction (Postgres would otherwise turn COMMIT into a silent
+ * ROLLBACK), and (2) `ctx.db` used after the function returned fails loudly.
+ * @internal
+ */
+export class GuardedExecutor implements SqlExecutor {
+  private firstError: unknown;
+  private closed = false;
+
+  constructor(private readonly inner: SqlExecutor) {}
+
+  async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+    if (this.closed) {
+      throw new ConvoyError({
+        code: "INTERNAL_SERVER_ERROR",
+        message: "ctx.db was used after its function returned; await every database call inside the handler",
+      });
+    }
+    try {
+      return await this.inner.query<TRow>(text, params);
+    } catch (error) {
+      this.firstError ??= error;
+      throw error;
+    }
+  }
+
+  /** Ends use of the executor; throws the first statement error if one was swallowed. */
+  finish(): void {
+    this.closed = true;
+    if (this.firstError !== undefined) throw this.firstError;
+  }
+
+  /**
+   * Ends use of the executor after the function threw `error`, and returns the error to
+   * report: the swallowed statement error when `isRetryable` says a rerun may succeed
+   * (a caught serialization failure must still lead to a retry), else `error` itself.
+   */
+  abandon(error: unknown, isRetryable: (statementError: unknown) => boolean): unknown {
+    this.closed = true;
+    return this.firstError !== undefined && isRetryable(this.firstError) ? this.firstError : error;
+  }
+}

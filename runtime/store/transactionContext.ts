@@ -1,0 +1,18 @@
+import type { SqlExecutor } from "../drivers/driver.js";
+import type { SchemaDefinition } from "../schema/defineSchema.js";
+import type { ReadListener } from "./readSet.js";
+import { quoteIdent } from "./sqlText.js";
+
+/** What `ctx.db` runs on inside one transaction. @internal */
+export interface TransactionContext {
+  sql: SqlExecutor;
+  schema: SchemaDefinition;
+  /** The Postgres schema holding Convoy's tables, e.g. `convoy`. */
+  schemaName: string;
+  onRead: ReadListener | undefined;
+}
+
+/** The qualified, quoted name of a document table. @internal */
+export function tableSql(schemaName: string, table: string): string {
+  return `${quoteIdent(schemaName)}.${quoteIdent(table)}`;
+}

@@ -1,0 +1,4 @@
+import { pgliteFactory } from "../support/testDatabases.js";
+import { describeStoreSuite } from "./storeSuite.js";
+
+describeStoreSuite(pgliteFactory);

@@ -1,0 +1,4 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeStoreSuite } from "./storeSuite.js";
+
+describeStoreSuite(postgresFactory);

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "runtime/**/*.test.ts", "generator/**/*.test.ts"],
+    globalSetup: ["test/support/globalSetup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // PGlite instances are large; two workers fit the machine's two cores.
+    maxWorkers: 2,
+    typecheck: { enabled: false },
+  },
+});

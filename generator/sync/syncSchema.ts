@@ -3,6 +3,7 @@ import { ConvoyError } from "../../runtime/errors.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import type { TableDefinition } from "../../runtime/schema/defineTable.js";
 import {
+  canonicalJson,
   createIndexSql,
   createTableSql,
   describeTable,
@@ -127,7 +128,7 @@ export async function syncSchema(
         progress(`Creating table ${schemaName}.${name}`);
         await tx.query(createTableSql(schemaName, name));
         report.createdTables.push(name);
-      } else if (JSON.stringify(deployed[name]) !== JSON.stringify(descriptions[name])) {
+      } else if (canonicalJson(deployed[name]) !== canonicalJson(descriptions[name])) {
         progress(`Checking existing documents of ${schemaName}.${name} against the new schema`);
         report.checkedDocuments += await checkExistingDocuments(tx, schemaName, name, table, violations);
       }

@@ -58,7 +58,7 @@ export type DocumentOf<
  * }
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+
 export interface Register {}
 
 /** The registered schema's data model (see {@link Register}). */

@@ -28,6 +28,7 @@ export function isValidFieldPath(path: string): boolean {
  */
 export class TableDefinition<
   TShape extends FieldShape = FieldShape,
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "no indexes yet"
   TIndexes extends Record<string, readonly string[]> = {},
 > {
   /** Validates a whole document's user fields (unknown fields are rejected). */
@@ -75,14 +76,16 @@ function indexProblem(
   existing: readonly IndexDefinition[],
   fieldNames: readonly string[],
 ): string | null {
-  if (!INDEX_NAME_PATTERN.test(name)) return 'an index name starts with a letter and holds only letters, digits and "_"';
+  if (!INDEX_NAME_PATTERN.test(name))
+    return 'an index name starts with a letter and holds only letters, digits and "_"';
   if ((SYSTEM_INDEXES as readonly string[]).includes(name)) return `"${name}" is a built-in index of every table`;
   if (existing.some((index) => index.name === name)) return "this table already has an index of that name";
   if (fields.length === 0) return "name at least one field";
   const invalid = fields.find((field) => !isValidFieldPath(field));
   if (invalid !== undefined) return `${JSON.stringify(invalid)} is not a valid field path`;
   const unknown = fields.find((field) => !fieldNames.includes(field.split(".")[0]!));
-  if (unknown !== undefined) return `${JSON.stringify(unknown)} is not a field of this table (fields: ${fieldNames.join(", ")})`;
+  if (unknown !== undefined)
+    return `${JSON.stringify(unknown)} is not a field of this table (fields: ${fieldNames.join(", ")})`;
   if (new Set(fields).size !== fields.length) return "a field is listed twice";
   return null;
 }

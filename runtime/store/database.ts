@@ -66,7 +66,10 @@ export interface DatabaseWriter<TDataModel extends GenericDataModel> extends Dat
     value: PatchValue<InputOfTable<TDataModel, TTable>>,
   ): Promise<void>;
   /** Replaces the document's user fields; throws NOT_FOUND if it does not exist. */
-  replace<TTable extends TableNamesOf<TDataModel>>(id: Id<TTable>, value: InputOfTable<TDataModel, TTable>): Promise<void>;
+  replace<TTable extends TableNamesOf<TDataModel>>(
+    id: Id<TTable>,
+    value: InputOfTable<TDataModel, TTable>,
+  ): Promise<void>;
   replace<TTable extends TableNamesOf<TDataModel>>(
     table: TTable,
     id: Id<TTable>,
@@ -178,17 +181,22 @@ export class Database {
 
   private async write(table: string, id: string, fields: unknown): Promise<void> {
     const valid = validateDocument(table, tableOf(this.ctx.schema, table), fields);
-    await this.ctx.sql.query(`UPDATE ${tableSql(this.ctx.schemaName, table)} SET doc = $2::jsonb WHERE _id = $1::text`, [
-      id,
-      JSON.stringify(valid),
-    ]);
+    await this.ctx.sql.query(
+      `UPDATE ${tableSql(this.ctx.schemaName, table)} SET doc = $2::jsonb WHERE _id = $1::text`,
+      [id, JSON.stringify(valid)],
+    );
   }
 
   /**
    * Removes `_id` / `_creationTime` from a written value: allowed when they equal the
    * stored ones (so a read document can be written back), rejected otherwise.
    */
-  private withoutSystemFields(method: string, table: string, value: unknown, row: DocumentRow | null): Record<string, unknown> {
+  private withoutSystemFields(
+    method: string,
+    table: string,
+    value: unknown,
+    row: DocumentRow | null,
+  ): Record<string, unknown> {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new ConvoyError({
         code: "BAD_REQUEST",

@@ -54,7 +54,7 @@ export interface FilterBuilder<TDocument> {
 }
 
 function toNode(value: unknown): ExpressionNode {
-  return value instanceof Expression ? (value.node as ExpressionNode) : { kind: "literal", value };
+  return value instanceof Expression ? value.node : { kind: "literal", value };
 }
 
 /** The run-time filter builder. @internal */
@@ -79,12 +79,12 @@ export const filterBuilder: FilterBuilder<Record<string, unknown>> = {
 
 /** Turns whatever a filter callback returned into a node, rejecting non-expressions. @internal */
 export function predicateNode(result: unknown): ExpressionNode {
-  if (result instanceof Expression) return result.node as ExpressionNode;
+  if (result instanceof Expression) return result.node;
   if (typeof result === "boolean") return { kind: "literal", value: result };
   throw new ConvoyError({
     code: "BAD_REQUEST",
     message:
-      "filter(q => ...) must return an expression built with q (for example q.eq(q.field(\"name\"), value)), not a JavaScript value; plain JS conditions belong after collect()",
+      'filter(q => ...) must return an expression built with q (for example q.eq(q.field("name"), value)), not a JavaScript value; plain JS conditions belong after collect()',
   });
 }
 
@@ -93,11 +93,11 @@ function checkJsonLiteral(value: unknown): void {
   if (typeof value === "number" && Number.isFinite(value)) return;
   if (Array.isArray(value)) return value.forEach(checkJsonLiteral);
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value as object).forEach(checkJsonLiteral);
+    return Object.values(value).forEach(checkJsonLiteral);
   }
   throw new ConvoyError({
     code: "BAD_REQUEST",
-    message: `filter: ${String(value)} cannot be compared in a query; use JSON values (strings, finite numbers, booleans, null, arrays, plain objects)`,
+    message: `filter: ${value instanceof Date ? "a Date" : `a value of type ${typeof value}`} cannot be compared in a query; use JSON values (strings, finite numbers, booleans, null, arrays, plain objects)`,
   });
 }
 

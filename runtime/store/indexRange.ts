@@ -15,8 +15,10 @@ export interface UpperBoundIndexRangeBuilder<TDocument, TField extends string> e
 }
 
 /** Bounds on the next field, after equalities on the fields before it. */
-export interface LowerBoundIndexRangeBuilder<TDocument, TField extends string>
-  extends UpperBoundIndexRangeBuilder<TDocument, TField> {
+export interface LowerBoundIndexRangeBuilder<TDocument, TField extends string> extends UpperBoundIndexRangeBuilder<
+  TDocument,
+  TField
+> {
   gt(field: TField, value: FieldValue<TDocument, TField>): UpperBoundIndexRangeBuilder<TDocument, TField>;
   gte(field: TField, value: FieldValue<TDocument, TField>): UpperBoundIndexRangeBuilder<TDocument, TField>;
 }

@@ -3,7 +3,14 @@ import type { GenericTableInfo } from "../schema/dataModel.js";
 import type { TableDefinition } from "../schema/defineTable.js";
 import type { FieldPath } from "../schema/fieldPaths.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { booleanSql, filterBuilder, predicateNode, type ExpressionNode, type FilterBuilder, type ExpressionOrValue } from "./filter.js";
+import {
+  booleanSql,
+  filterBuilder,
+  predicateNode,
+  type ExpressionNode,
+  type FilterBuilder,
+  type ExpressionOrValue,
+} from "./filter.js";
 import { IndexRangeRecorder, type IndexRange, type IndexRangeBuilder, type RecordedIndexRange } from "./indexRange.js";
 import { sortKeyOf, sortKeyValues, type DocumentRow, type SortKeyPart } from "./sortKey.js";
 import { SqlParams } from "./sqlText.js";
@@ -142,7 +149,9 @@ export class QueryImpl {
     if (field !== undefined && field !== "_id" && field !== "_creationTime") {
       const fields = Object.keys(this.state.table.validator.shape);
       if (typeof field !== "string" || !fields.includes(field.split(".")[0]!)) {
-        this.misuse(`order("${order}", ${JSON.stringify(field)}): not a field of this table (fields: ${fields.join(", ")})`);
+        this.misuse(
+          `order("${order}", ${JSON.stringify(field)}): not a field of this table (fields: ${fields.join(", ")})`,
+        );
       }
     }
     return this.with({ indexChosen: true, order, orderField: field ?? null });
@@ -199,8 +208,12 @@ export class QueryImpl {
     const direction = state.order === "desc" ? "DESC" : "ASC";
     const conditions = [...this.rangeConditions(params), ...state.filters.map((node) => booleanSql(node, params))];
     if (after !== null) {
-      const values = key.map((part, i) => params.add(part.cast === "jsonb" ? JSON.stringify(after[i]) : after[i], part.cast));
-      conditions.push(`(${key.map((part) => part.sql).join(", ")}) ${direction === "ASC" ? ">" : "<"} (${values.join(", ")})`);
+      const values = key.map((part, i) =>
+        params.add(part.cast === "jsonb" ? JSON.stringify(after[i]) : after[i], part.cast),
+      );
+      conditions.push(
+        `(${key.map((part) => part.sql).join(", ")}) ${direction === "ASC" ? ">" : "<"} (${values.join(", ")})`,
+      );
     }
     const text =
       `SELECT _id, _creation_time, doc FROM ${tableSql(ctx.schemaName, state.tableName)}` +

@@ -21,7 +21,8 @@ export function keySqlOf(field: string): string {
 
 /** Looks a table up in the schema, with an error that lists the tables there are. @internal */
 export function tableOf(schema: SchemaDefinition, table: unknown): TableDefinition {
-  const definition = typeof table === "string" && Object.hasOwn(schema.tables, table) ? schema.tables[table] : undefined;
+  const definition =
+    typeof table === "string" && Object.hasOwn(schema.tables, table) ? schema.tables[table] : undefined;
   if (definition === undefined) {
     throw new ConvoyError({
       code: "BAD_REQUEST",

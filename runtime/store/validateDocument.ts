@@ -21,7 +21,8 @@ export function describeIssues(issues: readonly ValidationIssue[]): string {
   return issues
     .map((issue) => {
       const path = issue.path.reduce<string>(
-        (text, segment) => (typeof segment === "number" ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment),
+        (text, segment) =>
+          typeof segment === "number" ? `${text}[${segment}]` : text ? `${text}.${segment}` : segment,
         "",
       );
       return path ? `${path}: ${issue.message}` : issue.message;
@@ -31,7 +32,8 @@ export function describeIssues(issues: readonly ValidationIssue[]): string {
 
 function jsonProblem(value: unknown, path: string): string | null {
   if (value === null || typeof value === "string" || typeof value === "boolean") return null;
-  if (typeof value === "number") return Number.isFinite(value) ? null : `${path || "value"} is ${value}, which JSON cannot hold`;
+  if (typeof value === "number")
+    return Number.isFinite(value) ? null : `${path || "value"} is ${value}, which JSON cannot hold`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
@@ -41,7 +43,10 @@ function jsonProblem(value: unknown, path: string): string | null {
     }
     return null;
   }
-  if (typeof value === "object" && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+  if (
+    typeof value === "object" &&
+    (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)
+  ) {
     for (const [key, item] of Object.entries(value)) {
       if (item === undefined) continue;
       const problem = jsonProblem(item, path ? `${path}.${key}` : key);
@@ -74,5 +79,5 @@ export function validateDocument(tableName: string, table: TableDefinition, valu
   if (problem !== null) {
     throw new ConvoyError({ code: "BAD_REQUEST", message: `Invalid document for table "${tableName}": ${problem}` });
   }
-  return result.data as Record<string, unknown>;
+  return result.data;
 }

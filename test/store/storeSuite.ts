@@ -110,7 +110,9 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
           "BAD_REQUEST",
           /Invalid document for table "users": name: .*expected string/,
         );
-        expect(wrongType.data).toEqual({ issues: [{ path: ["name"], message: expect.stringMatching(/expected string/) }] });
+        expect(wrongType.data).toEqual({
+          issues: [{ path: ["name"], message: expect.stringMatching(/expected string/) }],
+        });
         await expectConvoyError(
           store.mutation((db) => db.insert("users", { name: "x", createdAt: 1, admin: true } as never)),
           "BAD_REQUEST",
@@ -190,13 +192,21 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
       it("writes to a missing document are NOT_FOUND", async () => {
         const id = await addUser("Ada");
         await store.mutation((db) => db.delete(id));
-        await expectConvoyError(store.mutation((db) => db.patch(id, { name: "x" })), "NOT_FOUND", /no document/);
+        await expectConvoyError(
+          store.mutation((db) => db.patch(id, { name: "x" })),
+          "NOT_FOUND",
+          /no document/,
+        );
         await expectConvoyError(
           store.mutation((db) => db.replace(id, { name: "x", createdAt: 1 })),
           "NOT_FOUND",
           /no document/,
         );
-        await expectConvoyError(store.mutation((db) => db.delete(id)), "NOT_FOUND", /no document/);
+        await expectConvoyError(
+          store.mutation((db) => db.delete(id)),
+          "NOT_FOUND",
+          /no document/,
+        );
       });
     });
 
@@ -299,7 +309,9 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
       it("built-in indexes by_creation_time and by_id", async () => {
         const first = await addUser("A");
         const second = await addUser("B");
-        const byTime = await store.query((db) => db.query("users").withIndex("by_creation_time").order("desc").collect());
+        const byTime = await store.query((db) =>
+          db.query("users").withIndex("by_creation_time").order("desc").collect(),
+        );
         expect(byTime.map((u) => u._id)).toEqual([second, first]);
         const byId = await store.query((db) =>
           db
@@ -332,7 +344,12 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
           /cannot follow a gt\/gte\/lt\/lte bound/,
         );
         await expectConvoyError(
-          store.query((db) => db.query("projects").withIndex("by_nothing" as "by_userId").collect()),
+          store.query((db) =>
+            db
+              .query("projects")
+              .withIndex("by_nothing" as "by_userId")
+              .collect(),
+          ),
           "BAD_REQUEST",
           /has no index "by_nothing".*by_userId/,
         );
@@ -342,7 +359,12 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
           /No table "nope" in the schema. Tables: users, projects, counters/,
         );
         await expectConvoyError(
-          store.query((db) => db.query("projects").order("asc", "nope" as "name").collect()),
+          store.query((db) =>
+            db
+              .query("projects")
+              .order("asc", "nope" as "name")
+              .collect(),
+          ),
           "BAD_REQUEST",
           /not a field of this table/,
         );
@@ -353,9 +375,10 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
         const names = async (predicate: (q: FilterBuilder<ProjectDoc>) => ExpressionOrValue<boolean>) =>
           (await store.query((db) => db.query("projects").filter(predicate).collect())).map((p) => p.name).sort();
         expect(await names((q) => q.eq(q.field("priority"), 2))).toEqual(["ada-2", "ada-5", "ada-8"]);
-        expect(
-          await names((q) => q.and(q.eq(q.field("userId"), ada), q.gte(q.field("createdAt"), 108))),
-        ).toEqual(["ada-4", "ada-7"]);
+        expect(await names((q) => q.and(q.eq(q.field("userId"), ada), q.gte(q.field("createdAt"), 108)))).toEqual([
+          "ada-4",
+          "ada-7",
+        ]);
         expect(await names((q) => q.or(q.eq(q.field("name"), "bob-0"), q.eq(q.field("name"), "bob-1")))).toEqual([
           "bob-0",
           "bob-1",
@@ -421,7 +444,8 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
 
       it("for await iterates a query in order", async () => {
         await store.mutation(async (db) => {
-          for (let i = 0; i < 600; i++) await db.insert("counters", { name: `c${String(i).padStart(4, "0")}`, value: i });
+          for (let i = 0; i < 600; i++)
+            await db.insert("counters", { name: `c${String(i).padStart(4, "0")}`, value: i });
         });
         const seen: number[] = [];
         await store.query(async (db) => {

@@ -47,5 +47,8 @@ export function acquireLockFile(path: string, folder: string): () => void {
       unlinkSync(path);
     }
   }
-  throw new ConvoyError({ code: "CONFLICT", message: `Could not take the lock file ${path}; another process keeps creating it` });
+  throw new ConvoyError({
+    code: "CONFLICT",
+    message: `Could not take the lock file ${path}; another process keeps creating it`,
+  });
 }

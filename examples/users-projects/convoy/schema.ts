@@ -1,0 +1,15 @@
+// src/convoy/schema.ts
+import { defineSchema, defineTable, defineRef } from "../../../runtime/index.js";
+import { z } from "zod";
+
+export const schema = defineSchema({
+  users: defineTable({
+    name: z.string(),
+    createdAt: z.number(),
+  }),
+  projects: defineTable({
+    name: z.string(),
+    userId: defineRef("users"),
+    createdAt: z.number(),
+  }).index("by_userId", ["userId"]),
+});

@@ -1,0 +1,4 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeSyncSuite } from "./syncSuite.js";
+
+describeSyncSuite(postgresFactory);

@@ -27,6 +27,11 @@ export default tseslint.config(
     },
   },
   {
+    // Type tests declare values and types only to check them.
+    files: ["**/*.test-d.ts"],
+    rules: { "@typescript-eslint/no-unused-vars": "off" },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
   },

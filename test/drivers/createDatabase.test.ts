@@ -27,8 +27,12 @@ describe.skipIf(baseUrl === null)("openDatabase on Postgres", () => {
   });
 
   it("fails with a clear error when the server cannot be reached", async () => {
-    const error = await openDatabase({ databaseUrl: "postgres://postgres@127.0.0.1:1/nothing" }).catch((e: unknown) => e);
+    const error = await openDatabase({ databaseUrl: "postgres://postgres@127.0.0.1:1/nothing" }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConvoyError);
-    expect((error as ConvoyError).message).toMatch(/Cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/nothing.*DATABASE_URL/);
+    expect((error as ConvoyError).message).toMatch(
+      /Cannot connect to postgres:\/\/postgres@127\.0\.0\.1:1\/nothing.*DATABASE_URL/,
+    );
   });
 });

@@ -31,9 +31,13 @@ describe("embedded PGlite in a folder", () => {
   });
 
   it("refuses a folder another live process holds, naming the process and what to do", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/support/holdPgliteFolder.ts", join(dataDir, "pgdata")], {
-      stdio: ["pipe", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "test/support/holdPgliteFolder.ts", join(dataDir, "pgdata")],
+      {
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());

@@ -56,7 +56,11 @@ export function describeSyncSuite(factory: TestDriverFactory): void {
 
     it("a schema with refs, defaults and nested objects re-syncs without re-checking documents", async () => {
       await sync(testSchema);
-      const store = createDocumentStore({ schema: testSchema, driver: database.driver, schemaName: database.schemaName });
+      const store = createDocumentStore({
+        schema: testSchema,
+        driver: database.driver,
+        schemaName: database.schemaName,
+      });
       await store.mutation(async (db) => {
         const userId = await db.insert("users", { name: "a", createdAt: 1 });
         await db.insert("projects", { name: "p", userId, createdAt: 1, meta: { color: "red" } });
@@ -80,9 +84,10 @@ export function describeSyncSuite(factory: TestDriverFactory): void {
       });
       expect((await sync(v3)).createdIndexes).toEqual(["notes__by_body"]);
       expect(await managedIndexes()).toEqual(["notes__by_body", "notes__by_creation_time"]);
-      const own = await database.driver.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'my_own_index'`, [
-        database.schemaName,
-      ]);
+      const own = await database.driver.query(
+        `SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'my_own_index'`,
+        [database.schemaName],
+      );
       expect(own).toHaveLength(1);
     });
 

@@ -1,8 +1,15 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
-import { defineRef, defineSchema, defineTable, type DataModelFromSchema, type Doc, type Id } from "../../runtime/index.js";
+import {
+  type defineRef,
+  defineSchema,
+  defineTable,
+  type DataModelFromSchema,
+  type Doc,
+  type Id,
+} from "../../runtime/index.js";
 import type { DocumentStore } from "../../runtime/store/documentStore.js";
-import { testSchema } from "../support/testSchema.js";
+import { type testSchema } from "../support/testSchema.js";
 
 declare module "../../runtime/index.js" {
   interface Register {

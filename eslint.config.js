@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "examples/**/node_modules/", "examples/**/_generated/", "**/.convoy/"] },
+  { ignores: ["dist/", "node_modules/", "examples/", "**/.convoy/"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

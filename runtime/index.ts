@@ -25,3 +25,28 @@ export type {
 } from "./store/indexRange.js";
 export type { Expression, ExpressionOrValue, FilterBuilder } from "./store/filter.js";
 export type { ValidationIssue } from "./store/validateDocument.js";
+export {
+  functionBuilders,
+  isConvoyFunction,
+  type AnyConvoyFunction,
+  type ArgsShape,
+  type ConvoyFunction,
+  type FunctionBuilders,
+  type FunctionDefinition,
+  type FunctionKind,
+  type FunctionVisibility,
+  type MutationCtx,
+  type QueryCtx,
+} from "./functions/defineFunction.js";
+export {
+  functionReferences,
+  type AnyFunctionReference,
+  type ApiFromFunctions,
+  type FunctionArgs,
+  type FunctionReference,
+  type FunctionReturnType,
+  type FunctionTree,
+  type ReferenceOf,
+  type ReferenceTree,
+} from "./functions/functionReference.js";
+export type { RegisteredIdentity, UserIdentity } from "./functions/auth.js";

@@ -10,3 +10,17 @@ export {
   type TransactionOptions,
 } from "./store/documentStore.js";
 export type { Read, ReadListener } from "./store/readSet.js";
+export {
+  ConvoyRuntime,
+  createConvoyRuntime,
+  type CallOptions,
+  type ConvoyRuntimeOptions,
+  type CreateConvoyRuntimeOptions,
+} from "./server/convoyRuntime.js";
+export { createConvoyApp, convoyTRPC, type ConvoyApp, type ConvoyAppOptions } from "./server/expressApp.js";
+export {
+  createConvoyRouter,
+  type ConvoyContext,
+  type ConvoyRouterOptions,
+  type ConvoyRouterRecord,
+} from "./server/trpcRouter.js";

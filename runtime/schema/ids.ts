@@ -1,5 +1,3 @@
-import { randomFillSync } from "node:crypto";
-
 declare const tableNameBrand: unique symbol;
 
 /**
@@ -33,7 +31,7 @@ function encodeTime(ms: number): string {
 }
 
 function encodeRandom(): string {
-  const bytes = randomFillSync(new Uint8Array(RANDOM_CHARS));
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(RANDOM_CHARS));
   let out = "";
   for (const byte of bytes) out += ALPHABET[byte & 31];
   return out;

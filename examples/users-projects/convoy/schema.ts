@@ -1,5 +1,5 @@
 // src/convoy/schema.ts
-import { defineSchema, defineTable, defineRef } from "../../../runtime/index.js";
+import { defineSchema, defineTable, defineRef } from "convoy";
 import { z } from "zod";
 
 export const schema = defineSchema({

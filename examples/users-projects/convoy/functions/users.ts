@@ -1,0 +1,26 @@
+// Not in the spec's quickstart: a way to create the users that projects reference.
+import { ConvoyError } from "convoy";
+import { z } from "zod";
+import { mutation, query } from "../_generated/server";
+
+export const createUser = mutation({
+  args: { name: z.string().min(1, "A user needs a name") },
+  handler: async (ctx, args) => {
+    return ctx.db.insert("users", { name: args.name, createdAt: Date.now() });
+  },
+});
+
+export const listUsers = query({
+  handler: async (ctx) => {
+    return ctx.db.query("users").order("desc").collect();
+  },
+});
+
+export const renameUser = mutation({
+  args: { userId: z.string(), name: z.string().min(1) },
+  handler: async (ctx, args) => {
+    const userId = ctx.db.normalizeId("users", args.userId);
+    if (userId === null) throw new ConvoyError({ code: "NOT_FOUND", message: `No user ${args.userId}` });
+    await ctx.db.patch(userId, { name: args.name });
+  },
+});

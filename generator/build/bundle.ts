@@ -1,0 +1,77 @@
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build, type Message } from "esbuild";
+import { ConvoyError } from "../../runtime/errors.js";
+import type { ConvoyProject } from "../project.js";
+import type { FunctionModule } from "./discoverModules.js";
+
+/** What a bundle exports: the schema module and each function module, by index. */
+export interface LoadedBundle {
+  schemaModule: Record<string, unknown>;
+  modules: Record<string, unknown>[];
+}
+
+let buildNumber = 0;
+
+function formatMessage(project: ConvoyProject, message: Message): string {
+  const location = message.location;
+  if (!location) return message.text;
+  const file = relative(project.root, join(project.root, location.file));
+  return `${file}:${location.line}:${location.column + 1}: ${message.text}\n    ${location.lineText}`;
+}
+
+/**
+ * Bundles `schema.ts` and every function module with esbuild into one ES module under
+ * `.convoy/build/`, packages left external (so the app's `convoy` and `zod` are the
+ * ones used), and imports it. Syntax and resolution errors come back as one
+ * `ConvoyError` listing `file:line:column: message` for each.
+ */
+export async function bundleAndLoad(project: ConvoyProject, modules: readonly FunctionModule[]): Promise<LoadedBundle> {
+  const outDir = join(project.stateDir, "build");
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
+  const entry = [
+    `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
+    ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
+  ].join("\n");
+  try {
+    await build({
+      stdin: { contents: entry, resolveDir: project.root, loader: "ts", sourcefile: "convoy-entry.ts" },
+      absWorkingDir: project.root,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      packages: "external",
+      sourcemap: "inline",
+      outfile,
+      logLevel: "silent",
+    });
+  } catch (error) {
+    const errors = (error as { errors?: Message[] }).errors;
+    if (!errors) throw error;
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `Build failed:\n${errors.map((message) => formatMessage(project, message)).join("\n")}`,
+      data: { errors: errors.map((message) => formatMessage(project, message)) },
+    });
+  }
+  // Older builds of this process are no longer needed once a new one is written.
+  for (const file of readdirSync(outDir)) {
+    if (file.startsWith(`functions-${process.pid}-`) && join(outDir, file) !== outfile) {
+      rmSync(join(outDir, file), { force: true });
+    }
+  }
+  let loaded: Record<string, Record<string, unknown>>;
+  try {
+    loaded = (await import(pathToFileURL(outfile).href)) as typeof loaded;
+  } catch (error) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `Loading convoy/ failed: ${(error as Error).stack ?? String(error)}`,
+      cause: error,
+    });
+  }
+  return { schemaModule: loaded.schemaModule!, modules: modules.map((_, i) => loaded[`m${i}`]!) };
+}

@@ -1,0 +1,59 @@
+import { ConvoyError } from "../../runtime/errors.js";
+import { isConvoyFunction } from "../../runtime/functions/defineFunction.js";
+import type { FunctionTree } from "../../runtime/functions/functionReference.js";
+import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
+import { TableDefinition } from "../../runtime/schema/defineTable.js";
+import type { FunctionInfo } from "../codegen/functionTree.js";
+import type { LoadedBundle } from "./bundle.js";
+import type { FunctionModule } from "./discoverModules.js";
+
+/** The app as loaded from a bundle: its schema and functions. */
+export interface LoadedApp {
+  schema: SchemaDefinition;
+  functions: FunctionTree;
+  infos: FunctionInfo[];
+}
+
+function isSchema(value: unknown): value is SchemaDefinition {
+  const tables = (value as { tables?: unknown } | null)?.tables;
+  return (
+    typeof tables === "object" &&
+    tables !== null &&
+    Object.values(tables).every(
+      (table) => table instanceof TableDefinition || (table as { validator?: unknown })?.validator,
+    )
+  );
+}
+
+/** Reads the schema and the functions out of a loaded bundle, with clear errors. */
+export function readApp(bundle: LoadedBundle, modules: readonly FunctionModule[]): LoadedApp {
+  const schema = bundle.schemaModule.schema ?? bundle.schemaModule.default;
+  if (!isSchema(schema)) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message:
+        "convoy/schema.ts must export the schema: export const schema = defineSchema({ ... }) (or export default)",
+    });
+  }
+  const functions: FunctionTree = {};
+  const infos: FunctionInfo[] = [];
+  modules.forEach((module, i) => {
+    const exports = bundle.modules[i] ?? {};
+    const found = Object.entries(exports).filter(([, value]) => isConvoyFunction(value));
+    if (found.length === 0) return;
+    let node = functions;
+    for (const segment of module.modulePath.split("/")) node = (node[segment] ??= {}) as FunctionTree;
+    for (const [exportName, fn] of found) {
+      if (!isConvoyFunction(fn)) continue;
+      if (exportName === "default") {
+        throw new ConvoyError({
+          code: "BAD_REQUEST",
+          message: `functions/${module.modulePath}: export functions by name (export const list = query(...)), not as default`,
+        });
+      }
+      node[exportName] = fn;
+      infos.push({ modulePath: module.modulePath, exportName, kind: fn.kind, visibility: fn.visibility });
+    }
+  });
+  return { schema, functions, infos };
+}

@@ -1,0 +1,187 @@
+import { watch } from "node:fs";
+import { sep } from "node:path";
+import { openDatabase } from "../../runtime/drivers/openDatabase.js";
+import type { Driver } from "../../runtime/drivers/driver.js";
+import { ConvoyError, isConvoyError } from "../../runtime/errors.js";
+import { typecheck } from "../build/typecheck.js";
+import { buildApp, type BuiltApp } from "../generate.js";
+import { findProject, loadDotEnv, shownPath, type ConvoyProject } from "../project.js";
+import { startServer, type RunningServer } from "../serve.js";
+import { syncSchema } from "../sync/syncSchema.js";
+import type { ServeOptions } from "./options.js";
+
+/** Where the CLI prints. */
+export interface Output {
+  log: (message: string) => void;
+  error: (message: string) => void;
+}
+
+async function open(project: ConvoyProject, options: ServeOptions, out: Output): Promise<Driver> {
+  const driver = await openDatabase({
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir ?? project.stateDir,
+    onProgress: (message) => out.log(message),
+  });
+  out.log(`Database: ${driver.description}`);
+  return driver;
+}
+
+/** Builds, type-checks and syncs; throws a ConvoyError that says what to fix. */
+async function buildAndSync(
+  project: ConvoyProject,
+  driver: Driver,
+  options: ServeOptions,
+  out: Output,
+  write: boolean,
+): Promise<BuiltApp> {
+  const built = await buildApp(project, { write, ...(options.schemaName ? { schemaName: options.schemaName } : {}) });
+  for (const file of built.changedFiles) out.log(`Wrote ${shownPath(project, file)}`);
+  if (write && options.typecheck) {
+    const errors = await typecheck(project);
+    if (errors && errors.length > 0) {
+      throw new ConvoyError({ code: "BAD_REQUEST", message: `Type errors:\n${errors.join("\n")}`, data: { errors } });
+    }
+  }
+  const report = await syncSchema(driver, built.schema, {
+    ...(options.schemaName ? { schemaName: options.schemaName } : {}),
+    onProgress: (message) => out.log(message),
+  });
+  if (report.orphanedTables.length > 0) {
+    out.log(`Tables no longer in the schema (data kept): ${report.orphanedTables.join(", ")}`);
+  }
+  return built;
+}
+
+function describeFunctions(built: BuiltApp): string {
+  const publicCount = built.infos.filter((info) => info.visibility === "public").length;
+  return `${built.infos.length} function(s), ${publicCount} public, ${Object.keys(built.schema.tables).length} table(s)`;
+}
+
+/** `convoy generate`. */
+export async function generateCommand(options: ServeOptions, out: Output): Promise<void> {
+  const project = findProject(process.cwd(), options.dir);
+  const driver = await open(project, options, out);
+  try {
+    const built = await buildAndSync(project, driver, options, out, true);
+    out.log(`Generated ${shownPath(project, project.generatedDir)}: ${describeFunctions(built)}`);
+  } finally {
+    await driver.close();
+  }
+}
+
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+/** `convoy serve`. */
+export async function serveCommand(options: ServeOptions, out: Output): Promise<void> {
+  const project = findProject(process.cwd(), options.dir);
+  const driver = await open(project, options, out);
+  let server: RunningServer;
+  try {
+    const built = await buildAndSync(project, driver, { ...options, typecheck: false }, out, false);
+    server = await startServer({
+      driver,
+      app: built,
+      port: options.port,
+      host: options.host,
+      dev: false,
+      log: out.error,
+      ...schemaOf(options),
+    });
+    out.log(`Serving ${describeFunctions(built)}`);
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+  out.log(`Convoy listening on ${server.url} (tRPC at ${server.url}/trpc)`);
+  onShutdown(() => server.close());
+}
+
+function schemaOf(options: ServeOptions): { schemaName?: string } {
+  return options.schemaName ? { schemaName: options.schemaName } : {};
+}
+
+/** `convoy dev` (and `convoy-dev`). */
+export async function devCommand(options: ServeOptions, out: Output): Promise<void> {
+  const project = findProject(process.cwd(), options.dir);
+  const driver = await open(project, options, out);
+  if (options.once) {
+    try {
+      const built = await buildAndSync(project, driver, options, out, true);
+      out.log(`Generated ${shownPath(project, project.generatedDir)}: ${describeFunctions(built)}`);
+    } finally {
+      await driver.close();
+    }
+    return;
+  }
+
+  let server: RunningServer | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let pending = false;
+
+  const rebuild = async () => {
+    try {
+      const built = await buildAndSync(project, driver, options, out, true);
+      if (server === undefined) {
+        server = await startServer({
+          driver,
+          app: built,
+          port: options.port,
+          host: options.host,
+          dev: true,
+          log: out.error,
+          ...schemaOf(options),
+        });
+        out.log(`Convoy dev server on ${server.url} (tRPC at ${server.url}/trpc): ${describeFunctions(built)}`);
+      } else {
+        server.setApp(built.functions, built.schema);
+        out.log(`Reloaded: ${describeFunctions(built)}`);
+      }
+    } catch (error) {
+      if (!isConvoyError(error)) throw error;
+      if (error.code === "CONFLICT" && server === undefined) throw error;
+      out.error(`${error.message}\n${server ? "Still serving the last good build. " : ""}Waiting for changes...`);
+    }
+  };
+
+  const schedule = () => {
+    if (pending) return;
+    pending = true;
+    running = running.then(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      pending = false;
+      await rebuild();
+    });
+  };
+
+  await rebuild();
+  const generated = `${sep}_generated${sep}`;
+  const watcher = watch(project.dir, { recursive: true }, (_event, file) => {
+    const path = `${sep}${String(file ?? "")}`;
+    if (path.includes(generated) || path.endsWith(`${sep}_generated`)) return;
+    schedule();
+  });
+  out.log(`Watching ${shownPath(project, project.dir)} for changes`);
+  onShutdown(async () => {
+    watcher.close();
+    await running.catch(() => {});
+    if (server) await server.close();
+    else await driver.close();
+  });
+}
+
+/** Loads `.env` before anything reads the environment. */
+export function prepareEnvironment(): void {
+  loadDotEnv(process.cwd());
+}

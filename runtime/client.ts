@@ -1,0 +1,13 @@
+export {
+  createConvoyClient,
+  DEFAULT_PORT,
+  type ConvoyClient,
+  type ConvoyClientOptions,
+} from "./client/convoyClient.js";
+export { ConvoyError, isConvoyError, type ConvoyErrorCode } from "./errors.js";
+export type {
+  AnyFunctionReference,
+  FunctionArgs,
+  FunctionReference,
+  FunctionReturnType,
+} from "./functions/functionReference.js";

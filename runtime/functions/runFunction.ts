@@ -1,0 +1,35 @@
+import { ConvoyError } from "../errors.js";
+import type { DocumentStore, TransactionOptions } from "../store/documentStore.js";
+import { describeIssues, toValidationIssues } from "../store/validateDocument.js";
+import type { UserIdentity } from "./auth.js";
+import type { AnyConvoyFunction } from "./defineFunction.js";
+
+/**
+ * Validates `rawArgs` against the function's zod args and runs its handler: a query
+ * on one snapshot, a mutation in one transaction.
+ * @internal
+ */
+export async function runFunction(
+  store: DocumentStore<any>,
+  path: string,
+  fn: AnyConvoyFunction,
+  rawArgs: unknown,
+  auth: UserIdentity | null,
+  options: TransactionOptions = {},
+): Promise<unknown> {
+  const parsed = fn.args.safeParse(rawArgs === undefined ? {} : rawArgs);
+  if (!parsed.success) {
+    const issues = toValidationIssues(parsed.error);
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `Invalid arguments for ${path}: ${describeIssues(issues)}`,
+      data: { issues },
+      cause: parsed.error,
+    });
+  }
+  const args = parsed.data;
+  if (fn.kind === "query") {
+    return store.query(async (db) => fn.handler({ db, auth }, args), options);
+  }
+  return store.mutation(async (db) => fn.handler({ db, auth }, args), options);
+}

@@ -1,0 +1,123 @@
+import type { Driver } from "../drivers/driver.js";
+import { openDatabase, type OpenDatabaseOptions } from "../drivers/openDatabase.js";
+import { ConvoyError } from "../errors.js";
+import type { UserIdentity } from "../functions/auth.js";
+import type { AnyConvoyFunction, FunctionKind } from "../functions/defineFunction.js";
+import type { FunctionTree } from "../functions/functionReference.js";
+import { flattenFunctions } from "../functions/functionTree.js";
+import { runFunction } from "../functions/runFunction.js";
+import type { SchemaDefinition } from "../schema/defineSchema.js";
+import { DocumentStore, type TransactionOptions } from "../store/documentStore.js";
+
+/** Options of {@link ConvoyRuntime}. */
+export interface ConvoyRuntimeOptions {
+  schema: SchemaDefinition;
+  /** The function tree, as `convoy/_generated/functions.ts` exports it. */
+  functions: FunctionTree;
+  driver: Driver;
+  /** @default "convoy" */
+  schemaName?: string;
+}
+
+/** How a call reaches a function. */
+export interface CallOptions extends TransactionOptions {
+  auth?: UserIdentity | null;
+  /** The kind the caller expects; a mismatch is a BAD_REQUEST. */
+  kind?: FunctionKind;
+  /** Internal functions are callable only when this is true (server-side callers). */
+  allowInternal?: boolean;
+}
+
+/**
+ * The server-side core: a schema's document store plus the functions that run on it.
+ * Framework-free; the express app and the tRPC router are thin layers over `call`.
+ */
+export class ConvoyRuntime {
+  store: DocumentStore<any>;
+  readonly driver: Driver;
+  private functions: Map<string, AnyConvoyFunction>;
+  private readonly schemaName: string | undefined;
+
+  constructor(options: ConvoyRuntimeOptions) {
+    this.driver = options.driver;
+    this.schemaName = options.schemaName;
+    this.store = new DocumentStore({ schema: options.schema, driver: options.driver, schemaName: options.schemaName });
+    this.functions = flattenFunctions(options.functions);
+  }
+
+  /** Public function paths by kind, for the health endpoint and logs. */
+  describe(): { queries: string[]; mutations: string[] } {
+    const paths = (kind: FunctionKind) =>
+      [...this.functions].filter(([, fn]) => fn.kind === kind && fn.visibility === "public").map(([path]) => path);
+    return { queries: paths("query"), mutations: paths("mutation") };
+  }
+
+  /** The function at `path`, checked against what the caller may call. */
+  resolve(path: unknown, options: CallOptions = {}): AnyConvoyFunction {
+    const fn = typeof path === "string" ? this.functions.get(path) : undefined;
+    if (fn === undefined || (fn.visibility === "internal" && !options.allowInternal)) {
+      const shown = typeof path === "string" ? JSON.stringify(path.slice(0, 200)) : typeof path;
+      throw new ConvoyError({
+        code: "NOT_FOUND",
+        message: `No public function ${shown}. Paths look like "projects.listProjects" (module, then export)`,
+      });
+    }
+    if (options.kind !== undefined && fn.kind !== options.kind) {
+      throw new ConvoyError({
+        code: "BAD_REQUEST",
+        message: `${String(path)} is a ${fn.kind}; call it as a ${fn.kind}, not a ${options.kind}`,
+      });
+    }
+    return fn;
+  }
+
+  /**
+   * Runs the function at `path` with `args`.
+   * @example
+   * ```ts
+   * await runtime.call("projects.listProjects", { userId }, { kind: "query", auth: null });
+   * ```
+   */
+  call(path: string, args: unknown, options: CallOptions = {}): Promise<unknown> {
+    const fn = this.resolve(path, options);
+    return runFunction(this.store, path, fn, args, options.auth ?? null, options);
+  }
+
+  /** Swaps in a new build: its functions and, when given, its schema (`convoy dev`). */
+  replace(functions: FunctionTree, schema?: SchemaDefinition): void {
+    this.functions = flattenFunctions(functions);
+    if (schema !== undefined && schema !== this.store.schema) {
+      this.store = new DocumentStore({ schema, driver: this.driver, schemaName: this.schemaName });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}
+
+/** Options of {@link createConvoyRuntime}. */
+export interface CreateConvoyRuntimeOptions extends OpenDatabaseOptions {
+  schema: SchemaDefinition;
+  functions: FunctionTree;
+  schemaName?: string;
+}
+
+/**
+ * Opens the database (`DATABASE_URL`, else embedded PGlite) and returns a runtime for
+ * embedding Convoy in an existing server. Run `convoy generate` first so the tables exist.
+ *
+ * @example
+ * ```ts
+ * const runtime = await createConvoyRuntime({ schema, functions });
+ * ```
+ */
+export async function createConvoyRuntime(options: CreateConvoyRuntimeOptions): Promise<ConvoyRuntime> {
+  const driver = await openDatabase(options);
+  return new ConvoyRuntime({
+    schema: options.schema,
+    functions: options.functions,
+    driver,
+    ...(options.schemaName ? { schemaName: options.schemaName } : {}),
+  });
+}

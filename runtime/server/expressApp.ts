@@ -1,0 +1,153 @@
+import type { IncomingMessage } from "node:http";
+import { initTRPC, type AnyTRPCRouter } from "@trpc/server";
+import { createExpressMiddleware } from "@trpc/server/adapters/express";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import { ConvoyError, isConvoyError } from "../errors.js";
+import type { UserIdentity } from "../functions/auth.js";
+import type { FunctionTree } from "../functions/functionReference.js";
+import type { SchemaDefinition } from "../schema/defineSchema.js";
+import type { ConvoyRuntime } from "./convoyRuntime.js";
+import { errorResponse } from "./errorResponse.js";
+import { handleCall } from "./handleCall.js";
+import { createConvoyRouter, type ConvoyContext } from "./trpcRouter.js";
+
+/** Options of {@link createConvoyApp}. */
+export interface ConvoyAppOptions {
+  runtime: ConvoyRuntime;
+  /** The function tree (`convoy/_generated/functions.ts`), served as the tRPC router. */
+  functions: FunctionTree;
+  /**
+   * Reads the caller's identity from a request (a bearer token, a session cookie).
+   * @default () => null
+   */
+  auth?: (request: IncomingMessage) => UserIdentity | null | Promise<UserIdentity | null>;
+  /**
+   * Largest accepted request body.
+   * @default "1mb"
+   */
+  bodyLimit?: string;
+  /** Where the tRPC router is mounted. @default "/trpc" */
+  trpcPath?: string;
+  /** Dev mode shows unexpected errors' messages and stacks to clients. @default false */
+  dev?: boolean;
+  /** Receives unexpected errors (bugs, database outages) for logging. */
+  onError?: (error: unknown) => void;
+}
+
+/** An express app serving Convoy, plus a way to swap in a new build of the functions. */
+export interface ConvoyApp {
+  app: Express;
+  /** Serves a new build from now on: its functions and, when given, its schema (`convoy dev`). */
+  setFunctions: (functions: FunctionTree, schema?: SchemaDefinition) => void;
+}
+
+/** Convoy's own tRPC instance: error data carries the Convoy code and validation issues. @internal */
+export const convoyTRPC = initTRPC.context<ConvoyContext>().create({
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    const issues =
+      isConvoyError(cause) && cause.data !== undefined
+        ? cause.data
+        : cause && "issues" in cause
+          ? { issues: (cause as { issues: unknown }).issues }
+          : undefined;
+    return {
+      ...shape,
+      data: { ...shape.data, stack: undefined, convoyCode: isConvoyError(cause) ? cause.code : error.code, ...issues },
+    };
+  },
+});
+
+function parseLimitBytes(limit: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
+  if (!match)
+    throw new ConvoyError({ code: "BAD_REQUEST", message: `bodyLimit ${JSON.stringify(limit)}: use e.g. "1mb"` });
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? "b").toLowerCase() as "b"];
+  return Math.floor(Number(match[1]) * unit);
+}
+
+/**
+ * An express app with Convoy's endpoints: `POST /api/query`, `POST /api/mutation`,
+ * `GET /api/health`, and the tRPC router at `/trpc`. Mount it in your own express
+ * server or listen on it directly.
+ *
+ * @example
+ * ```ts
+ * const { app } = createConvoyApp({ runtime, functions });
+ * app.listen(3210);
+ * ```
+ */
+export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
+  const { runtime } = options;
+  const bodyLimit = options.bodyLimit ?? "1mb";
+  const readAuth = options.auth ?? (() => null);
+  const report = { dev: options.dev ?? false, ...(options.onError ? { onUnexpected: options.onError } : {}) };
+  const app = express();
+  app.disable("x-powered-by");
+
+  let trpcHandler: RequestHandler;
+  const setFunctions = (functions: FunctionTree, schema?: SchemaDefinition) => {
+    runtime.replace(functions, schema);
+    const router: AnyTRPCRouter = createConvoyRouter(convoyTRPC, functions);
+    trpcHandler = createExpressMiddleware({
+      router,
+      maxBodySize: parseLimitBytes(bodyLimit),
+      createContext: async ({ req }): Promise<ConvoyContext> => ({ convoy: runtime, auth: await readAuth(req) }),
+      onError: ({ error }) => {
+        if (error.code === "INTERNAL_SERVER_ERROR" && !isConvoyError(error.cause))
+          options.onError?.(error.cause ?? error);
+      },
+    });
+  };
+  setFunctions(options.functions);
+
+  app.get("/api/health", async (_request, response) => {
+    try {
+      await runtime.driver.query("SELECT 1");
+      response.json({ ok: true, database: runtime.driver.kind, functions: runtime.describe() });
+    } catch (error) {
+      options.onError?.(error);
+      response
+        .status(503)
+        .json({ ok: false, error: { code: "SERVICE_UNAVAILABLE", message: "The database is not reachable" } });
+    }
+  });
+
+  const json = express.json({ limit: bodyLimit, strict: false, type: () => true });
+  for (const kind of ["query", "mutation"] as const) {
+    app.post(`/api/${kind}`, json, async (request, response) => {
+      const { status, body } = await handleCall(
+        runtime,
+        { kind, body: request.body, auth: await readAuth(request) },
+        report,
+      );
+      response.status(status).json(body);
+    });
+  }
+  app.use("/trpc", (request, response, next) => trpcHandler(request, response, next));
+  app.use("/api", (_request, response) => {
+    response.status(404).json({
+      error: {
+        code: "NOT_FOUND",
+        message: "No such endpoint. Use POST /api/query, POST /api/mutation or GET /api/health",
+      },
+    });
+  });
+
+  const onBodyError: ErrorRequestHandler = (error: { type?: string; status?: number }, _request, response, _next) => {
+    if (error.type === "entity.too.large") {
+      response.status(413).json({
+        error: { code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than the limit of ${bodyLimit}` },
+      });
+    } else if (error.type === "entity.parse.failed") {
+      response.status(400).json({ error: { code: "BAD_REQUEST", message: "The request body is not valid JSON" } });
+    } else if (typeof error.status === "number" && error.status >= 400 && error.status < 500) {
+      response.status(error.status).json({ error: { code: "BAD_REQUEST", message: "The request could not be read" } });
+    } else {
+      const { status, body } = errorResponse(error, report);
+      response.status(status).json(body);
+    }
+  };
+  app.use(onBodyError);
+  return { app, setFunctions };
+}

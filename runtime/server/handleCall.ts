@@ -1,0 +1,47 @@
+import type { UserIdentity } from "../functions/auth.js";
+import type { FunctionKind } from "../functions/defineFunction.js";
+import type { ConvoyRuntime } from "./convoyRuntime.js";
+import { badRequestBody, errorResponse, type ErrorBody } from "./errorResponse.js";
+
+/** A native call as the transport hands it over: already-parsed JSON and the caller. */
+export interface CallRequest {
+  kind: FunctionKind;
+  body: unknown;
+  auth: UserIdentity | null;
+}
+
+/** What to send back. */
+export interface CallResponse {
+  status: number;
+  body: { value: unknown } | ErrorBody;
+}
+
+/**
+ * The framework-free core of `POST /api/query` and `POST /api/mutation`: the body is
+ * `{ "path": "projects.listProjects", "args": { ... } }`, the answer `{ "value": ... }`
+ * or `{ "error": { code, message, data? } }` with a matching status.
+ * @internal
+ */
+export async function handleCall(
+  runtime: ConvoyRuntime,
+  request: CallRequest,
+  options: { dev?: boolean; onUnexpected?: (error: unknown) => void } = {},
+): Promise<CallResponse> {
+  try {
+    const body = request.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw badRequestBody('The body must be a JSON object: { "path": "module.function", "args": { ... } }');
+    }
+    const { path, args } = body as { path?: unknown; args?: unknown };
+    if (typeof path !== "string") {
+      throw badRequestBody('Missing "path": name the function, e.g. { "path": "projects.listProjects", "args": {} }');
+    }
+    const extra = Object.keys(body).filter((key) => key !== "path" && key !== "args");
+    if (extra.length > 0)
+      throw badRequestBody(`Unknown body field(s) ${extra.join(", ")}: send only "path" and "args"`);
+    const value = await runtime.call(path, args, { kind: request.kind, auth: request.auth });
+    return { status: 200, body: { value: value === undefined ? null : value } };
+  } catch (error) {
+    return errorResponse(error, options);
+  }
+}

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { isConvoyError } from "../../runtime/errors.js";
 import { devCommand, generateCommand, prepareEnvironment, serveCommand, type Output } from "./commands.js";
 import { HELP } from "./help.js";
@@ -43,17 +42,4 @@ export async function main(argv: string[]): Promise<number> {
     out.error(isConvoyError(error) ? error.message : ((error as Error)?.stack ?? String(error)));
     return 1;
   }
-}
-
-const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop() ?? "");
-if (isEntry && !process.argv[1]?.endsWith("convoyDev.js")) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      if (code !== 0) process.exit(code);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
 }

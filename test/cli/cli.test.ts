@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createConvoyClient } from "../../runtime/client/convoyClient.js";
+import { ConvoyError } from "../../runtime/errors.js";
+import type { AnyTRPCRouter } from "@trpc/server";
+import {
+  createUserProject,
+  packConvoy,
+  runCli,
+  startCli,
+  typecheckProject,
+  type CliProcess,
+} from "../support/cliProject.js";
+import { uniqueSchemaName } from "../support/testDatabases.js";
+
+const scratch = mkdtempSync(join(tmpdir(), "convoy-cli-test-"));
+let root: string;
+
+beforeAll(async () => {
+  root = await createUserProject(await packConvoy(scratch));
+}, 300_000);
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+const ref = (path: string, kind: "query" | "mutation") => ({ path, kind }) as never;
+
+const CLIENT_APP = `import { createConvoyClient } from "convoy/client";
+import type { Id } from "convoy";
+import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { api } from "../convoy/_generated/api";
+import type { AppRouter } from "../convoy/_generated/router";
+import { projects } from "../convoy/_generated/drizzle";
+
+export async function demo(url: string) {
+  const client = createConvoyClient({ url });
+  const userId: Id<"users"> = await client.mutation(api.users.createUser, { name: "Ada" });
+  const projectId: Id<"projects"> = await client.mutation(api.projects.createProject, { userId, name: "x" });
+  const list = await client.query(api.projects.listProjects, { userId });
+  const name: string = list[0]!.name;
+  // @ts-expect-error userId must be an id of users
+  await client.query(api.projects.listProjects, { userId: projectId });
+  // @ts-expect-error a query is not a mutation
+  await client.mutation(api.projects.listProjects, { userId });
+  const trpc = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: url + "/trpc" })] });
+  const viaTrpc = await trpc.projects.listProjects.query({ userId });
+  const created: number = viaTrpc[0]!.createdAt;
+  // @ts-expect-error name must be a string
+  await trpc.users.createUser.mutate({ name: 1 });
+  const doc: { name: string; userId: Id<"users">; createdAt: number } = (null as unknown as typeof projects.$inferSelect).doc;
+  return { name, created, doc };
+}
+`;
+
+describe("convoy CLI, installed from the packed package", () => {
+  it("prints complete help for every command and rejects unknown commands and options", async () => {
+    const main = await runCli(root, ["--help"]);
+    expect(main.code).toBe(0);
+    for (const command of ["dev", "generate", "serve"]) expect(main.stdout).toContain(command);
+    for (const command of ["dev", "generate", "serve"]) {
+      const help = await runCli(root, [command, "--help"]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`Usage: convoy ${command}`);
+      expect(help.stdout).toContain("--database-url");
+    }
+    const devAlias = await runCli(root, ["help", "dev"]);
+    expect(devAlias.stdout).toContain("--once");
+    const unknown = await runCli(root, ["deploy"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command "deploy"');
+    const badOption = await runCli(root, ["serve", "--once"]);
+    expect(badOption.code).toBe(1);
+    expect(badOption.stderr).toContain("convoy serve does not take --once");
+    const badPort = await runCli(root, ["serve", "--port", "abc"]);
+    expect(badPort.stderr).toContain("--port abc: give a port number");
+  });
+
+  it("generate writes small deterministic files that type-check under the user's tsc --strict", async () => {
+    const first = await runCli(root, ["generate"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/Creating the embedded database/);
+    expect(first.stdout).toContain("Generated convoy/_generated: 5 function(s), 5 public, 2 table(s)");
+    const files = readdirSync(join(root, "convoy/_generated")).sort();
+    expect(files).toEqual(["api.ts", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
+    const snapshot = files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"));
+    for (const text of snapshot) expect(text.length).toBeLessThan(4000);
+
+    const second = await runCli(root, ["generate"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).not.toContain("Wrote ");
+    expect(files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"))).toEqual(snapshot);
+
+    writeFileSync(join(root, "client/app.ts"), CLIENT_APP);
+    const checked = await typecheckProject(root);
+    expect(checked.output).toBe("");
+    expect(checked.code).toBe(0);
+  });
+
+  const drivers = [
+    { name: "pglite", unavailable: null as string | null, env: {} as Record<string, string>, args: [] as string[] },
+    {
+      name: "postgres",
+      unavailable: inject("postgresUrl") === null ? "Postgres not reachable" : null,
+      env: { DATABASE_URL: inject("postgresUrl") ?? "" },
+      args: ["--schema-name", uniqueSchemaName()],
+    },
+  ];
+
+  for (const driver of drivers) {
+    describe.skipIf(driver.unavailable !== null)(`serve on ${driver.name}`, () => {
+      let server: CliProcess;
+      let url: string;
+      beforeAll(async () => {
+        server = startCli(root, ["serve", "--port", "0", ...driver.args], driver.env);
+        url = (await server.waitFor(/Convoy listening on (http:\/\/\S+) /))[1]!;
+      });
+      afterAll(async () => {
+        expect(await server.stop()).toBe(0);
+        if (driver.name === "postgres") {
+          const client = new pg.Client({ connectionString: driver.env.DATABASE_URL });
+          await client.connect();
+          await client.query(`DROP SCHEMA IF EXISTS "${driver.args[1]}" CASCADE`);
+          await client.end();
+        }
+      });
+
+      it("says where it listens and which database it uses; health answers", async () => {
+        expect(server.output()).toContain(
+          driver.name === "pglite" ? "Database: embedded PGlite" : "Database: Postgres at",
+        );
+        const health = (await (await fetch(`${url}/api/health`)).json()) as { ok: boolean; database: string };
+        expect(health).toMatchObject({ ok: true, database: driver.name });
+      });
+
+      it("runs the spec's createProject and listProjects over HTTP and tRPC", async () => {
+        const client = createConvoyClient({ url });
+        const userId = await client.mutation(ref("users.createUser", "mutation"), { name: "Ada" } as never);
+        const projectId = await client.mutation(ref("projects.createProject", "mutation"), {
+          userId,
+          name: "My App",
+        } as never);
+        expect(projectId).toMatch(/^projects_/);
+        const listed = (await client.query(ref("projects.listProjects", "query"), { userId } as never)) as {
+          _id: string;
+          name: string;
+        }[];
+        expect(listed).toEqual([expect.objectContaining({ _id: projectId, name: "My App", userId })]);
+
+        const trpc = createTRPCClient<AnyTRPCRouter>({ links: [httpBatchLink({ url: `${url}/trpc` })] }) as any;
+        const viaTrpc = await trpc.projects.listProjects.query({ userId });
+        expect(viaTrpc).toEqual(listed);
+        const second = await trpc.projects.createProject.mutate({ userId, name: "Second" });
+        expect(second).toMatch(/^projects_/);
+      });
+
+      it("rejects bad input with 4xx and writes nothing", async () => {
+        const client = createConvoyClient({ url });
+        const before = (await client.query(ref("users.listUsers", "query"), {} as never)) as unknown[];
+        const error = await client
+          .mutation(ref("projects.createProject", "mutation"), { userId: "users_nope", name: 1 } as never)
+          .catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(ConvoyError);
+        expect((error as ConvoyError).code).toBe("BAD_REQUEST");
+        expect((error as ConvoyError).data).toMatchObject({
+          issues: expect.arrayContaining([expect.objectContaining({ path: ["name"] })]),
+        });
+        const tooLarge = await fetch(`${url}/api/mutation`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ path: "users.createUser", args: { name: "x".repeat(2_000_000) } }),
+        });
+        expect(tooLarge.status).toBe(413);
+        expect(await client.query(ref("users.listUsers", "query"), {} as never)).toEqual(before);
+      });
+    });
+  }
+
+  it("dev reloads on change, and a syntax or type error keeps the last good build serving", async () => {
+    const usersFile = join(root, "convoy/functions/users.ts");
+    const original = readFileSync(usersFile, "utf8");
+    const dev = startCli(root, ["dev", "--port", "0"]);
+    try {
+      const url = (await dev.waitFor(/Convoy dev server on (http:\/\/\S+) /))[1]!;
+      const client = createConvoyClient({ url });
+      await dev.waitFor(/Watching convoy/);
+
+      writeFileSync(
+        usersFile,
+        `${original}\nexport const broken = query({ handler: async (ctx) => { return ctx.db. } });\n`,
+      );
+      const syntax = await dev.waitFor(
+        /(convoy\/functions\/users\.ts:\d+:\d+): .*\n[\s\S]*Still serving the last good build/,
+      );
+      expect(syntax[1]).toBe(`convoy/functions/users.ts:${original.split("\n").length + 1}:72`);
+      expect(await client.query(ref("users.listUsers", "query"), {} as never)).toEqual(expect.any(Array));
+
+      writeFileSync(
+        usersFile,
+        `${original}\nexport const typo = query({ handler: async (ctx) => ctx.db.query("userz").collect() });\n`,
+      );
+      await dev.waitFor(/Type errors:\nconvoy\/functions\/users\.ts:\d+:\d+: TS\d+/);
+      const typoCall = await client.query(ref("users.typo", "query"), {} as never).catch((caught: unknown) => caught);
+      expect((typoCall as ConvoyError).code).toBe("NOT_FOUND");
+
+      writeFileSync(
+        usersFile,
+        `${original}\nexport const countUsers = query({ handler: async (ctx) => (await ctx.db.query("users").collect()).length });\n`,
+      );
+      await dev.waitFor(/Reloaded: 6 function\(s\)/);
+      expect(await client.query(ref("users.countUsers", "query"), {} as never)).toEqual(expect.any(Number));
+      expect(readFileSync(join(root, "convoy/_generated/api.ts"), "utf8")).toContain("countUsers");
+    } finally {
+      writeFileSync(usersFile, original);
+      expect(await dev.stop()).toBe(0);
+    }
+    const once = await runCli(root, ["dev", "--once"]);
+    expect(once.code, once.stderr).toBe(0);
+    expect(readFileSync(join(root, "convoy/_generated/api.ts"), "utf8")).not.toContain("countUsers");
+  });
+});

@@ -6,7 +6,11 @@ export function importPathOf(modulePath: string): string {
   return `../functions/${modulePath}.js`;
 }
 
-/** A valid identifier for a module path, e.g. `admin/users` -> `admin_users`. */
+/**
+ * The import name of a module path: `admin/users` -> `admin$users` (`$` cannot occur in
+ * a module name, so two paths never share one); `functions` is taken by the export.
+ */
 export function moduleIdentifier(modulePath: string): string {
-  return modulePath.replace(/\//g, "_");
+  const name = modulePath.replace(/\//g, "$");
+  return name === "functions" ? "functions$" : name;
 }

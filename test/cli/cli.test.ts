@@ -102,11 +102,19 @@ describe("convoy CLI, installed from the packed package", () => {
   });
 
   const drivers = [
-    { name: "pglite", unavailable: null as string | null, env: {} as Record<string, string>, args: [] as string[] },
     {
+      name: "pglite",
+      unavailable: null as string | null,
+      env: {} as Record<string, string>,
+      dotEnv: null as string | null,
+      args: [] as string[],
+    },
+    {
+      // DATABASE_URL comes from the project's .env, as a user would set it.
       name: "postgres",
       unavailable: inject("postgresUrl") === null ? "Postgres not reachable" : null,
-      env: { DATABASE_URL: inject("postgresUrl") ?? "" },
+      env: {},
+      dotEnv: `DATABASE_URL=${inject("postgresUrl") ?? ""}\n`,
       args: ["--schema-name", uniqueSchemaName()],
     },
   ];
@@ -116,13 +124,15 @@ describe("convoy CLI, installed from the packed package", () => {
       let server: CliProcess;
       let url: string;
       beforeAll(async () => {
+        if (driver.dotEnv) writeFileSync(join(root, ".env"), driver.dotEnv);
         server = startCli(root, ["serve", "--port", "0", ...driver.args], driver.env);
         url = (await server.waitFor(/Convoy listening on (http:\/\/\S+) /))[1]!;
       });
       afterAll(async () => {
         expect(await server.stop()).toBe(0);
-        if (driver.name === "postgres") {
-          const client = new pg.Client({ connectionString: driver.env.DATABASE_URL });
+        if (driver.dotEnv) {
+          rmSync(join(root, ".env"));
+          const client = new pg.Client({ connectionString: inject("postgresUrl")! });
           await client.connect();
           await client.query(`DROP SCHEMA IF EXISTS "${driver.args[1]}" CASCADE`);
           await client.end();

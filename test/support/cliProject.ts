@@ -85,7 +85,7 @@ export async function runCli(
   try {
     const { stdout, stderr } = await run(join(root, "node_modules/.bin/convoy"), args, {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: "", ...env },
+      env: cliEnvironment(env),
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -108,11 +108,15 @@ export interface CliProcess {
   stop(): Promise<number | null>;
 }
 
+/** The test process's environment without DATABASE_URL, plus `env`. */
+function cliEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!("DATABASE_URL" in env)) delete base.DATABASE_URL;
+  return base;
+}
+
 export function startCli(root: string, args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(join(root, "node_modules/.bin/convoy"), args, {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: "", ...env },
-  });
+  const child = spawn(join(root, "node_modules/.bin/convoy"), args, { cwd: root, env: cliEnvironment(env) });
   let text = "";
   child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));

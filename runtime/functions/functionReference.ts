@@ -52,7 +52,9 @@ export type ApiFromFunctions<TTree, TVisibility extends FunctionVisibility = "pu
       ? TTree[K] extends ConvoyFunction<any, TVisibility, any, any>
         ? K
         : never
-      : K
+      : keyof ApiFromFunctions<TTree[K], TVisibility> extends never
+        ? never
+        : K
   ]: TTree[K] extends AnyConvoyFunction ? ReferenceOf<TTree[K]> : ApiFromFunctions<TTree[K], TVisibility>;
 };
 

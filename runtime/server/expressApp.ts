@@ -2,14 +2,16 @@ import type { IncomingMessage } from "node:http";
 import { initTRPC, type AnyTRPCRouter } from "@trpc/server";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import { z } from "zod";
 import { ConvoyError, isConvoyError } from "../errors.js";
+import { describeIssues, toValidationIssues } from "../store/validateDocument.js";
 import type { UserIdentity } from "../functions/auth.js";
 import type { FunctionTree } from "../functions/functionReference.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
 import { errorResponse } from "./errorResponse.js";
 import { handleCall } from "./handleCall.js";
-import { createConvoyRouter, type ConvoyContext } from "./trpcRouter.js";
+import { createConvoyRouter, toTRPCError, type ConvoyContext } from "./trpcRouter.js";
 
 /** Options of {@link createConvoyApp}. */
 export interface ConvoyAppOptions {
@@ -41,19 +43,33 @@ export interface ConvoyApp {
   setFunctions: (functions: FunctionTree, schema?: SchemaDefinition) => void;
 }
 
-/** Convoy's own tRPC instance: error data carries the Convoy code and validation issues. @internal */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Convoy's own tRPC instance. Error data carries `convoyCode` (a handler's own code,
+ * even a custom one), the fields of a `ConvoyError`'s data (never replacing tRPC's own
+ * `code`, `httpStatus`, `path`), and for invalid input `issues` as `{ path, message }`.
+ * @internal
+ */
 export const convoyTRPC = initTRPC.context<ConvoyContext>().create({
   errorFormatter({ shape, error }) {
     const cause = error.cause;
-    const issues =
-      isConvoyError(cause) && cause.data !== undefined
-        ? cause.data
-        : cause && "issues" in cause
-          ? { issues: (cause as { issues: unknown }).issues }
-          : undefined;
+    let extra: Record<string, unknown> = {};
+    let message = shape.message;
+    if (isConvoyError(cause)) {
+      if (isPlainObject(cause.data)) extra = cause.data;
+      else if (cause.data !== undefined) extra = { convoyData: cause.data };
+    } else if (cause instanceof z.ZodError) {
+      const issues = toValidationIssues(cause);
+      extra = { issues };
+      message = `Invalid arguments${shape.data.path ? ` for ${shape.data.path}` : ""}: ${describeIssues(issues)}`;
+    }
     return {
       ...shape,
-      data: { ...shape.data, stack: undefined, convoyCode: isConvoyError(cause) ? cause.code : error.code, ...issues },
+      message,
+      data: { ...extra, ...shape.data, stack: undefined, convoyCode: isConvoyError(cause) ? cause.code : error.code },
     };
   },
 });
@@ -88,11 +104,17 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   let trpcHandler: RequestHandler;
   const setFunctions = (functions: FunctionTree, schema?: SchemaDefinition) => {
     runtime.replace(functions, schema);
-    const router: AnyTRPCRouter = createConvoyRouter(convoyTRPC, functions);
+    const router: AnyTRPCRouter = createConvoyRouter(convoyTRPC, functions, { dev: report.dev });
     trpcHandler = createExpressMiddleware({
       router,
       maxBodySize: parseLimitBytes(bodyLimit),
-      createContext: async ({ req }): Promise<ConvoyContext> => ({ convoy: runtime, auth: await readAuth(req) }),
+      createContext: async ({ req }): Promise<ConvoyContext> => {
+        try {
+          return { convoy: runtime, auth: await readAuth(req) };
+        } catch (error) {
+          throw toTRPCError(error, report.dev);
+        }
+      },
       onError: ({ error }) => {
         if (error.code === "INTERNAL_SERVER_ERROR" && !isConvoyError(error.cause))
           options.onError?.(error.cause ?? error);

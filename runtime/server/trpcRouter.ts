@@ -53,6 +53,8 @@ export interface ConvoyRouterOptions<TContext> {
    * ```
    */
   auth?: (ctx: TContext) => UserIdentity | null | Promise<UserIdentity | null>;
+  /** Show unexpected errors' messages to clients (never in production). @default false */
+  dev?: boolean;
 }
 
 const TRPC_CODES = new Set([
@@ -72,15 +74,24 @@ const TRPC_CODES = new Set([
   "SERVICE_UNAVAILABLE",
 ]);
 
-/** A thrown ConvoyError as a TRPCError that keeps its message and (custom) code in `cause`. @internal */
-export function toTRPCError(error: unknown): unknown {
-  if (!isConvoyError(error)) return error;
-  const code = TRPC_CODES.has(error.code)
-    ? error.code
-    : statusOf(error.code) === 400
-      ? "BAD_REQUEST"
-      : "INTERNAL_SERVER_ERROR";
-  return new TRPCError({ code: code as "BAD_REQUEST", message: error.message, cause: error });
+/**
+ * What a thrown error becomes over tRPC: a ConvoyError keeps its message (and its
+ * custom code, in `cause`); a TRPCError passes through; anything else is an
+ * INTERNAL_SERVER_ERROR whose message is shown only in dev mode.
+ * @internal
+ */
+export function toTRPCError(error: unknown, dev = false): TRPCError {
+  if (error instanceof TRPCError) return error;
+  if (isConvoyError(error)) {
+    const code = TRPC_CODES.has(error.code)
+      ? error.code
+      : statusOf(error.code) === 400
+        ? "BAD_REQUEST"
+        : "INTERNAL_SERVER_ERROR";
+    return new TRPCError({ code: code as "BAD_REQUEST", message: error.message, cause: error });
+  }
+  const message = dev ? ((error as Error)?.message ?? String(error)) : "Internal server error";
+  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message, cause: error });
 }
 
 /**
@@ -129,7 +140,7 @@ export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends
           const auth = options.auth ? await options.auth(ctx) : (context?.auth ?? null);
           return await runtime.call(dotted, input, { kind: value.kind, auth });
         } catch (error) {
-          throw toTRPCError(error);
+          throw toTRPCError(error, options.dev);
         }
       };
       const procedure = t.procedure.input(value.args);

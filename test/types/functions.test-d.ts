@@ -42,6 +42,7 @@ const rename = mutation({
 const count = query({ handler: async (ctx) => (await ctx.db.query("users").collect()).length });
 const secret = internalQuery({ handler: async () => "internal" });
 
+declare const userId: Id<"users">;
 const functions = { projects: { listProjects }, users: { rename, count }, admin: { secret } };
 const api = functionReferences<ApiFromFunctions<typeof functions>>({
   projects: { listProjects: "query" },
@@ -67,7 +68,6 @@ describe("function references", () => {
 
   it("type the client's calls", async () => {
     const client = createConvoyClient();
-    declare const userId: Id<"users">;
     expectTypeOf(await client.query(api.projects.listProjects, { userId })).toEqualTypeOf<Doc<"projects">[]>();
     expectTypeOf(await client.query(api.users.count, {})).toEqualTypeOf<number>();
     // @ts-expect-error wrong argument type

@@ -58,7 +58,7 @@ const INSERT_SQL = `INSERT INTO ${PROJECTS} (_id, _creation_time, doc) VALUES ($
 const SELECT_SQL =
   `SELECT _id, _creation_time, doc FROM ${PROJECTS} WHERE ${USER_KEY} = $1::jsonb` +
   ` ORDER BY ${USER_KEY} ASC, _creation_time ASC, _id ASC LIMIT $2::int4`;
-const MUTATION_SETUP = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; LOCK TABLE "${SCHEMA}"."_mutation_lock" IN ROW SHARE MODE`;
+const MUTATION_SETUP = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = 'on'; LOCK TABLE "${SCHEMA}"."_mutation_lock" IN ROW SHARE MODE`;
 const QUERY_SETUP = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
 // The same statements as drizzle `sql` templates: values become $n parameters.

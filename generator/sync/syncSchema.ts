@@ -13,6 +13,7 @@ import {
   systemTablesSql,
   type ManagedIndex,
 } from "../../runtime/store/ddl.js";
+import { changeLogTableSql, changeTriggerFunctionSql, changeTriggersSql } from "../../runtime/live/changeLogDdl.js";
 import { checkSchemaName, DEFAULT_SCHEMA_NAME } from "../../runtime/store/documentStore.js";
 import { quoteIdent, quoteLiteral } from "../../runtime/store/sqlText.js";
 import { tableSql } from "../../runtime/store/transactionContext.js";
@@ -106,6 +107,8 @@ export async function syncSchema(
       checkedDocuments: 0,
     };
     for (const statement of systemTablesSql(schemaName).split(";\n")) await tx.query(statement);
+    for (const statement of changeLogTableSql(schemaName)) await tx.query(statement);
+    await tx.query(changeTriggerFunctionSql(schemaName));
 
     const existingTables = new Set(
       (
@@ -132,6 +135,9 @@ export async function syncSchema(
         progress(`Checking existing documents of ${schemaName}.${name} against the new schema`);
         report.checkedDocuments += await checkExistingDocuments(tx, schemaName, name, table, violations);
       }
+    }
+    for (const name of Object.keys(schema.tables)) {
+      for (const statement of changeTriggersSql(schemaName, name)) await tx.query(statement);
     }
     report.orphanedTables = [...existingTables].filter((name) => !(name in schema.tables)).sort();
 

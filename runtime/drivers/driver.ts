@@ -17,6 +17,12 @@ export interface Driver extends SqlExecutor {
    * when `body` resolves, rolls back when it throws.
    */
   transaction<T>(setup: string, body: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Listens to a NOTIFY channel on a connection of its own. `onLost` is called once if
+   * that connection drops; listen again to resume. Resolves to a function that stops
+   * listening.
+   */
+  listen(channel: string, onNotify: () => void, onLost: (error: unknown) => void): Promise<() => Promise<void>>;
   /** Runs parameterless SQL that may hold several statements. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

@@ -106,7 +106,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     const lockTable = mutationLockTable(this.schemaName);
     for (let attempt = 1; ; attempt++) {
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
-      const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
+      // convoy.mutation tells the change-log trigger that Convoy notifies after commit.
+      const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = 'on'; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
       try {
         return await this.attempt(setup, fn, options);
       } catch (error) {

@@ -75,6 +75,20 @@ export async function createPgliteDriver(options: PgliteDriverOptions = {}): Pro
       });
     },
 
+    async listen(channel, onNotify) {
+      // A PGlite listener that throws would crash the process: keep it contained.
+      const unsubscribe = await db.listen(channel, () => {
+        try {
+          onNotify();
+        } catch {
+          // The feed polls again on the next notification.
+        }
+      });
+      return async () => {
+        if (!db.closed) await unsubscribe();
+      };
+    },
+
     async exec(sql: string): Promise<void> {
       await db.exec(sql);
     },

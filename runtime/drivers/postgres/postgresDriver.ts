@@ -66,6 +66,28 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
       }
     },
 
+    async listen(channel, onNotify, onLost) {
+      const client = new pg.Client({ connectionString: options.connectionString });
+      let lost = false;
+      const lose = (error: unknown) => {
+        if (lost) return;
+        lost = true;
+        client.removeAllListeners("notification");
+        onLost(error);
+      };
+      client.on("error", lose);
+      client.on("end", () => lose(new Error("listener connection ended")));
+      client.on("notification", (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      await client.connect();
+      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      return async () => {
+        lost = true;
+        await client.end().catch(() => {});
+      };
+    },
+
     async exec(sql: string): Promise<void> {
       await pool.query(sql);
     },

@@ -1,0 +1,76 @@
+import { quoteIdent, quoteLiteral } from "../store/sqlText.js";
+import { tableSql } from "../store/transactionContext.js";
+
+/**
+ * The change log: one row per changed document, written by triggers in the same
+ * transaction as the change, so writes from psql or another service are seen too.
+ * `xid` is the writing transaction's id, which lets readers take only settled rows.
+ * @internal
+ */
+export function changeLogTableSql(schemaName: string): string[] {
+  const schema = quoteIdent(schemaName);
+  return [
+    `CREATE TABLE IF NOT EXISTS ${schema}."_changes" (
+      id bigserial PRIMARY KEY,
+      xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+      tbl text NOT NULL,
+      doc_id text,
+      old_creation_time double precision,
+      old_doc jsonb,
+      new_creation_time double precision,
+      new_doc jsonb,
+      at timestamptz NOT NULL DEFAULT now()
+    )`,
+    `CREATE INDEX IF NOT EXISTS "_changes_xid" ON ${schema}."_changes" (xid)`,
+    `CREATE INDEX IF NOT EXISTS "_changes_at" ON ${schema}."_changes" (at)`,
+  ];
+}
+
+/** The NOTIFY channel of a schema's change log. @internal */
+export function changeChannel(schemaName: string): string {
+  return `convoy_changes_${schemaName}`;
+}
+
+/**
+ * The trigger function. Convoy's own mutations set `convoy.mutation` and notify once
+ * after commit (NOTIFY in every transaction would serialise commits); any other writer
+ * notifies from the trigger, so its changes arrive without polling.
+ * @internal
+ */
+export function changeTriggerFunctionSql(schemaName: string): string {
+  const schema = quoteIdent(schemaName);
+  const log = `${schema}."_changes"`;
+  return `CREATE OR REPLACE FUNCTION ${schema}."_record_changes"() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO ${log} (tbl, doc_id, new_creation_time, new_doc)
+      SELECT TG_TABLE_NAME, n._id, n._creation_time, n.doc FROM new_rows n;
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc, new_creation_time, new_doc)
+      SELECT TG_TABLE_NAME, coalesce(n._id, o._id), o._creation_time, o.doc, n._creation_time, n.doc
+        FROM new_rows n FULL JOIN old_rows o ON o._id = n._id;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc)
+      SELECT TG_TABLE_NAME, o._id, o._creation_time, o.doc FROM old_rows o;
+  ELSE
+    INSERT INTO ${log} (tbl) VALUES (TG_TABLE_NAME);
+  END IF;
+  IF current_setting('convoy.mutation', true) IS DISTINCT FROM 'on' THEN
+    PERFORM pg_notify(${quoteLiteral(changeChannel(schemaName))}, '');
+  END IF;
+  RETURN NULL;
+END
+$body$`;
+}
+
+/** The triggers that feed the change log from one document table. @internal */
+export function changeTriggersSql(schemaName: string, table: string): string[] {
+  const target = tableSql(schemaName, table);
+  const fn = `${quoteIdent(schemaName)}."_record_changes"()`;
+  return [
+    `CREATE OR REPLACE TRIGGER "_convoy_insert" AFTER INSERT ON ${target} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+    `CREATE OR REPLACE TRIGGER "_convoy_update" AFTER UPDATE ON ${target} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+    `CREATE OR REPLACE TRIGGER "_convoy_delete" AFTER DELETE ON ${target} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+    `CREATE OR REPLACE TRIGGER "_convoy_truncate" AFTER TRUNCATE ON ${target} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+  ];
+}

@@ -41,8 +41,27 @@ export class ConvoyRuntime {
   constructor(options: ConvoyRuntimeOptions) {
     this.driver = options.driver;
     this.schemaName = options.schemaName;
-    this.store = new DocumentStore({ schema: options.schema, driver: options.driver, schemaName: options.schemaName });
+    this.store = this.createStore(options.schema);
     this.functions = flattenFunctions(options.functions);
+  }
+
+  private readonly commitListeners = new Set<() => void>();
+
+  private createStore(schema: SchemaDefinition): DocumentStore<any> {
+    return new DocumentStore({
+      schema,
+      driver: this.driver,
+      schemaName: this.schemaName,
+      onCommit: () => {
+        for (const listener of this.commitListeners) listener();
+      },
+    });
+  }
+
+  /** Calls `listener` after every committed mutation; returns the unsubscribe function. */
+  onMutationCommitted(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
   }
 
   /** Public function paths by kind, for the health endpoint and logs. */
@@ -87,7 +106,7 @@ export class ConvoyRuntime {
   replace(functions: FunctionTree, schema?: SchemaDefinition): void {
     this.functions = flattenFunctions(functions);
     if (schema !== undefined && schema !== this.store.schema) {
-      this.store = new DocumentStore({ schema, driver: this.driver, schemaName: this.schemaName });
+      this.store = this.createStore(schema);
     }
   }
 

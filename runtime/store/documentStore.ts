@@ -23,6 +23,8 @@ export interface DocumentStoreOptions<TSchema extends SchemaDefinition> {
    * @default 10
    */
   maxAttempts?: number;
+  /** Called after each mutation commits (the live-query engine reads the change log then). */
+  onCommit?: () => void;
 }
 
 /** Options of one transaction. */
@@ -74,8 +76,10 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
   readonly driver: Driver;
   readonly schemaName: string;
   private readonly maxAttempts: number;
+  private readonly onCommit: (() => void) | undefined;
 
   constructor(options: DocumentStoreOptions<SchemaDefinition>) {
+    this.onCommit = options.onCommit;
     this.schema = options.schema;
     this.driver = options.driver;
     this.schemaName = checkSchemaName(options.schemaName ?? DEFAULT_SCHEMA_NAME);
@@ -109,7 +113,9 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       // convoy.mutation tells the change-log trigger that Convoy notifies after commit.
       const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = 'on'; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
       try {
-        return await this.attempt(setup, fn, options);
+        const value = await this.attempt(setup, fn, options);
+        this.onCommit?.();
+        return value;
       } catch (error) {
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {

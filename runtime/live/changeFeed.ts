@@ -1,0 +1,221 @@
+import type { Driver } from "../drivers/driver.js";
+import { quoteIdent } from "../store/sqlText.js";
+import { changeChannel } from "./changeLogDdl.js";
+
+/** A document as the change log saw it. */
+export interface ChangedDocument {
+  creationTime: number;
+  doc: Record<string, unknown>;
+}
+
+/** One committed change to one document (`id` null: the whole table, e.g. TRUNCATE). */
+export interface Change {
+  table: string;
+  id: string | null;
+  before: ChangedDocument | null;
+  after: ChangedDocument | null;
+}
+
+/** Where reading stopped: the snapshot's xmax and the transactions then in progress. */
+interface FeedCursor {
+  xmax: string;
+  inProgress: string[];
+}
+
+interface ChangeRow {
+  tbl: string;
+  doc_id: string | null;
+  old_creation_time: number | null;
+  old_doc: Record<string, unknown> | null;
+  new_creation_time: number | null;
+  new_doc: Record<string, unknown> | null;
+}
+
+/** Options of {@link ChangeFeed}. */
+export interface ChangeFeedOptions {
+  driver: Driver;
+  schemaName: string;
+  /** Receives each batch of settled changes, in log order. */
+  onChanges: (changes: Change[]) => void;
+  /** Called after the feed lost track (listener reconnected): every watch must re-run. */
+  onReset: () => void;
+  /** Told about connection trouble. */
+  onError?: (error: unknown) => void;
+  /** Safety poll interval in ms, for notifications lost while reconnecting. @default 2000 */
+  pollIntervalMs?: number;
+  /** How long change rows are kept. @default 300_000 */
+  retentionMs?: number;
+}
+
+/**
+ * Reads the change log. A row is read once its transaction has settled: each read
+ * takes the rows of transactions that started after the previous read's snapshot
+ * (`xid >= xmax`) or were in progress then, and are visible now. Sequences and xids do
+ * not follow commit order, so a plain "id > last" cursor would skip rows.
+ *
+ * Reads are triggered by NOTIFY on a dedicated listener connection, by local commits
+ * (`poke`), and by a slow safety poll. When the listener drops, the feed reconnects
+ * with backoff and calls `onReset`, since changes may have been missed meanwhile.
+ */
+export class ChangeFeed {
+  private cursor: FeedCursor | null = null;
+  private polling: Promise<void> | null = null;
+  private pollAgain = false;
+  private stopListening: (() => Promise<void>) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private cleanupTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private notifying: Promise<void> | null = null;
+  private notifyAgain = false;
+  private readonly table: string;
+
+  constructor(private readonly options: ChangeFeedOptions) {
+    this.table = `${quoteIdent(options.schemaName)}."_changes"`;
+  }
+
+  /** Starts listening and reading from now on. */
+  async start(): Promise<void> {
+    this.cursor = await this.currentCursor();
+    await this.connect();
+    const interval = this.options.pollIntervalMs ?? 2000;
+    this.timer = setInterval(() => this.poke(), interval);
+    this.timer.unref();
+    this.cleanupTimer = setInterval(() => void this.prune(), Math.max(interval * 10, 30_000));
+    this.cleanupTimer.unref();
+  }
+
+  private async connect(): Promise<void> {
+    this.stopListening = await this.options.driver.listen(
+      changeChannel(this.options.schemaName),
+      () => this.poke(),
+      (error) => void this.reconnect(error),
+    );
+  }
+
+  private async reconnect(error: unknown): Promise<void> {
+    this.stopListening = null;
+    this.options.onError?.(error);
+    for (let attempt = 0; !this.stopped; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
+      if (this.stopped) return;
+      try {
+        await this.connect();
+        this.cursor = await this.currentCursor();
+        this.options.onReset();
+        return;
+      } catch (retryError) {
+        this.options.onError?.(retryError);
+      }
+    }
+  }
+
+  /** Reads new changes soon; calls made while a read runs cause one more read after it. */
+  poke(): void {
+    if (this.stopped || this.cursor === null) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = this.poll().finally(() => {
+      this.polling = null;
+      if (this.pollAgain) {
+        this.pollAgain = false;
+        this.poke();
+      }
+    });
+  }
+
+  /**
+   * A Convoy mutation committed here: read the log now, and tell other processes with
+   * one NOTIFY (coalesced: at most one in flight, plus one after it).
+   */
+  committed(): void {
+    this.poke();
+    if (this.options.driver.kind === "pglite") return;
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = this.options.driver
+      .query("SELECT pg_notify($1::text, '')", [changeChannel(this.options.schemaName)])
+      .then(
+        () => undefined,
+        (error: unknown) => this.options.onError?.(error),
+      )
+      .finally(() => {
+        this.notifying = null;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.committed();
+        }
+      });
+  }
+
+  /** Resolves when every read asked for so far is done (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.polling || this.notifying) await (this.polling ?? this.notifying);
+  }
+
+  private async currentCursor(): Promise<FeedCursor> {
+    const [row] = await this.options.driver.query<{ xmax: string; xip: string[] | null }>(
+      `SELECT pg_snapshot_xmax(s)::text AS xmax, ARRAY(SELECT pg_snapshot_xip(s)::text) AS xip
+         FROM (SELECT pg_current_snapshot() AS s) AS snapshot`,
+    );
+    return { xmax: row!.xmax, inProgress: row!.xip ?? [] };
+  }
+
+  private async poll(): Promise<void> {
+    const cursor = this.cursor;
+    if (cursor === null) return;
+    try {
+      const [row] = await this.options.driver.query<{
+        xmax: string;
+        xip: string[] | null;
+        changes: ChangeRow[] | null;
+      }>(
+        `WITH snapshot AS (SELECT pg_current_snapshot() AS s)
+         SELECT pg_snapshot_xmax(s)::text AS xmax,
+                ARRAY(SELECT pg_snapshot_xip(s)::text) AS xip,
+                (SELECT json_agg(c ORDER BY c.id) FROM ${this.table} c
+                  WHERE (c.xid >= $1::xid8 OR c.xid = ANY($2::xid8[])) AND pg_visible_in_snapshot(c.xid, s)) AS changes
+           FROM snapshot`,
+        [cursor.xmax, cursor.inProgress],
+      );
+      if (this.cursor !== cursor) return; // reset while reading: the reset covers it
+      this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
+      const changes = (row!.changes ?? []).map(toChange);
+      if (changes.length > 0) this.options.onChanges(changes);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+
+  private async prune(): Promise<void> {
+    const retentionMs = this.options.retentionMs ?? 300_000;
+    try {
+      await this.options.driver.query(
+        `DELETE FROM ${this.table} WHERE at < now() - make_interval(secs => $1::float8)`,
+        [retentionMs / 1000],
+      );
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
+    await this.settled().catch(() => {});
+    await this.stopListening?.();
+  }
+}
+
+function toChange(row: ChangeRow): Change {
+  return {
+    table: row.tbl,
+    id: row.doc_id,
+    before: row.old_doc === null ? null : { creationTime: row.old_creation_time!, doc: row.old_doc },
+    after: row.new_doc === null ? null : { creationTime: row.new_creation_time!, doc: row.new_doc },
+  };
+}

@@ -1,0 +1,217 @@
+import { isConvoyError } from "../errors.js";
+import type { UserIdentity } from "../functions/auth.js";
+import { canonicalJson } from "../store/ddl.js";
+import type { Read } from "../store/readSet.js";
+import type { ConvoyRuntime } from "../server/convoyRuntime.js";
+import { ChangeFeed, type Change } from "./changeFeed.js";
+import { changeTouchesRead } from "./readMatcher.js";
+
+/** What a watcher receives: a new result, or the error the query now throws. */
+export type WatchUpdate = { value: unknown } | { error: { code: string; message: string; data?: unknown } };
+
+/** A watcher's callback. */
+export type WatchListener = (update: WatchUpdate) => void;
+
+interface Watch {
+  key: string;
+  path: string;
+  args: unknown;
+  auth: UserIdentity | null;
+  listeners: Set<WatchListener>;
+  reads: Read[];
+  tables: Set<string>;
+  /** JSON of the last pushed update, to push only changes. */
+  lastJson: string | undefined;
+  lastUpdate: WatchUpdate | undefined;
+  running: Promise<void> | null;
+  dirty: boolean;
+}
+
+/** Counters for tests and benchmarks. */
+export interface LiveStats {
+  watches: number;
+  runs: number;
+  pushes: number;
+}
+
+/** Options of {@link LiveQueryEngine}. */
+export interface LiveQueryEngineOptions {
+  runtime: ConvoyRuntime;
+  /** Told about change-feed trouble. */
+  onError?: (error: unknown) => void;
+  /** @default 2000 */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Keeps watched queries live. A watch is a (function, canonical args, identity) triple;
+ * identical watches share one execution. Each run records what it read; a committed
+ * change re-runs only the watches whose reads it touches, and a result is pushed only
+ * when it differs from the last one. A change arriving during a run makes the watch
+ * run once more after it, so after writes stop every watcher holds a fresh result.
+ */
+export class LiveQueryEngine {
+  private readonly watches = new Map<string, Watch>();
+  private readonly byTable = new Map<string, Set<Watch>>();
+  private readonly feed: ChangeFeed;
+  private readonly counters = { runs: 0, pushes: 0 };
+  private unsubscribeCommits: (() => void) | null = null;
+
+  constructor(private readonly options: LiveQueryEngineOptions) {
+    const runtime = options.runtime;
+    this.feed = new ChangeFeed({
+      driver: runtime.driver,
+      schemaName: runtime.store.schemaName,
+      onChanges: (changes) => this.applyChanges(changes),
+      onReset: () => this.rerunAll(),
+      ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.feed.start();
+    this.unsubscribeCommits = this.options.runtime.onMutationCommitted(() => this.feed.committed());
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribeCommits?.();
+    await this.feed.stop();
+    await Promise.all(this.runningWatches());
+    this.watches.clear();
+    this.byTable.clear();
+  }
+
+  private runningWatches(): Promise<void>[] {
+    return [...this.watches.values()].flatMap((watch) => (watch.running ? [watch.running] : []));
+  }
+
+  stats(): LiveStats {
+    return { watches: this.watches.size, ...this.counters };
+  }
+
+  /** Resolves once every change read so far has been applied and every re-run is done. */
+  async settled(): Promise<void> {
+    for (;;) {
+      await this.feed.settled();
+      const running = this.runningWatches();
+      if (running.length === 0) return;
+      await Promise.all(running);
+    }
+  }
+
+  /**
+   * Watches the query at `path` with `args` as `auth`. The listener gets the current
+   * result first, then every change. Throws (NOT_FOUND, BAD_REQUEST) if the path is not
+   * a public query. Returns the function that stops watching.
+   */
+  watch(path: string, args: unknown, auth: UserIdentity | null, listener: WatchListener): () => void {
+    this.options.runtime.resolve(path, { kind: "query" });
+    const key = `${path}\u0000${canonicalJson(args ?? {})}\u0000${canonicalJson(auth)}`;
+    let watch = this.watches.get(key);
+    if (watch === undefined) {
+      watch = {
+        key,
+        path,
+        args: args ?? {},
+        auth,
+        listeners: new Set(),
+        reads: [],
+        tables: new Set(),
+        lastJson: undefined,
+        lastUpdate: undefined,
+        running: null,
+        dirty: false,
+      };
+      this.watches.set(key, watch);
+      watch.listeners.add(listener);
+      this.schedule(watch);
+    } else {
+      watch.listeners.add(listener);
+      if (watch.lastUpdate !== undefined) listener(watch.lastUpdate);
+    }
+    const current = watch;
+    return () => {
+      current.listeners.delete(listener);
+      if (current.listeners.size === 0 && this.watches.get(current.key) === current) {
+        this.watches.delete(current.key);
+        this.indexTables(current, new Set());
+      }
+    };
+  }
+
+  private indexTables(watch: Watch, tables: Set<string>): void {
+    for (const table of watch.tables) if (!tables.has(table)) this.byTable.get(table)?.delete(watch);
+    for (const table of tables) {
+      let set = this.byTable.get(table);
+      if (set === undefined) this.byTable.set(table, (set = new Set()));
+      set.add(watch);
+    }
+    watch.tables = tables;
+  }
+
+  private applyChanges(changes: Change[]): void {
+    const affected = new Set<Watch>();
+    for (const change of changes) {
+      for (const watch of this.byTable.get(change.table) ?? []) {
+        if (!affected.has(watch) && watch.reads.some((read) => changeTouchesRead(change, read))) affected.add(watch);
+      }
+    }
+    for (const watch of affected) this.schedule(watch);
+  }
+
+  private rerunAll(): void {
+    for (const watch of this.watches.values()) this.schedule(watch);
+  }
+
+  private schedule(watch: Watch): void {
+    if (watch.running) {
+      watch.dirty = true;
+      return;
+    }
+    watch.running = this.run(watch).finally(() => {
+      watch.running = null;
+      if (watch.dirty && this.watches.get(watch.key) === watch) {
+        watch.dirty = false;
+        this.schedule(watch);
+      }
+    });
+  }
+
+  private async run(watch: Watch): Promise<void> {
+    watch.dirty = false;
+    this.counters.runs++;
+    const reads: Read[] = [];
+    let update: WatchUpdate;
+    try {
+      const value = await this.options.runtime.call(watch.path, watch.args, {
+        kind: "query",
+        auth: watch.auth,
+        onRead: (read) => reads.push(read),
+      });
+      update = { value: value === undefined ? null : value };
+    } catch (error) {
+      if (!isConvoyError(error) || error.code === "INTERNAL_SERVER_ERROR") {
+        this.options.onError?.(error);
+        update = { error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } };
+      } else {
+        update = {
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.data !== undefined ? { data: error.data } : {}),
+          },
+        };
+      }
+    }
+    if (this.watches.get(watch.key) !== watch) return;
+    watch.reads = reads;
+    this.indexTables(watch, new Set(reads.map((read) => read.table)));
+    const json = JSON.stringify(update);
+    if (json === watch.lastJson) return;
+    watch.lastJson = json;
+    watch.lastUpdate = update;
+    this.counters.pushes++;
+    for (const listener of [...watch.listeners]) listener(update);
+  }
+}

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { syncSchema } from "../../generator/sync/syncSchema.js";
+import { functionBuilders, type Id } from "../../runtime/index.js";
+import { LiveQueryEngine, type WatchUpdate } from "../../runtime/live/liveQueryEngine.js";
+import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import { defineRef } from "../../runtime/schema/defineRef.js";
+import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
+import { testSchema } from "../support/testSchema.js";
+
+const { query } = functionBuilders<typeof testSchema>();
+const functions = {
+  projects: {
+    byUser: query({
+      args: { userId: defineRef("users") },
+      handler: async (ctx, args) =>
+        (
+          await ctx.db
+            .query("projects")
+            .withIndex("by_userId", (q) => q.eq("userId", args.userId))
+            .collect()
+        ).map((project) => project.name),
+    }),
+    recent: query({
+      args: { since: (await import("zod")).z.number() },
+      handler: async (ctx, args) =>
+        (
+          await ctx.db
+            .query("projects")
+            .withIndex("by_creation_time", (q) => q.gte("_creationTime", args.since))
+            .collect()
+        ).length,
+    }),
+  },
+  users: {
+    get: query({
+      args: { id: defineRef("users") },
+      handler: async (ctx, args) => (await ctx.db.get(args.id))?.name ?? null,
+    }),
+  },
+};
+
+/** The live-query engine on one driver: precise, shared, never stale. */
+export function describeLiveSuite(factory: TestDriverFactory): void {
+  describe.skipIf(factory.unavailable !== null)(`live queries on ${factory.name}`, () => {
+    let database: TestDatabase;
+    let runtime: ConvoyRuntime;
+    let engine: LiveQueryEngine;
+
+    beforeAll(async () => {
+      database = await factory.open();
+      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
+      runtime = new ConvoyRuntime({
+        schema: testSchema,
+        functions,
+        driver: database.driver,
+        schemaName: database.schemaName,
+      });
+      engine = new LiveQueryEngine({ runtime, pollIntervalMs: 200 });
+      await engine.start();
+    });
+    afterAll(async () => {
+      await engine?.stop();
+      await database?.dispose();
+    });
+    beforeEach(async () => {
+      await engine.settled();
+    });
+
+    const addUser = (name: string): Promise<Id<"users">> =>
+      runtime.store.mutation((db) => db.insert("users", { name, createdAt: 1 }));
+    const addProject = (userId: Id<"users">, name: string) =>
+      runtime.store.mutation((db) => db.insert("projects", { name, userId, createdAt: 1 }));
+
+    function collect(): { updates: WatchUpdate[]; last: () => unknown } {
+      const updates: WatchUpdate[] = [];
+      return { updates, last: () => (updates.at(-1) as { value: unknown } | undefined)?.value };
+    }
+
+    it("pushes the first result, then each change, and only when the result changed", async () => {
+      const ada = await addUser("Ada");
+      const seen = collect();
+      const stop = engine.watch("projects.byUser", { userId: ada }, null, (update) => seen.updates.push(update));
+      await engine.settled();
+      expect(seen.updates).toEqual([{ value: [] }]);
+      await addProject(ada, "one");
+      await engine.settled();
+      expect(seen.last()).toEqual(["one"]);
+      await runtime.store.mutation(async (db) => {
+        await db.insert("projects", { name: "two", userId: ada, createdAt: 1 });
+        await db.insert("projects", { name: "three", userId: ada, createdAt: 1 });
+      });
+      await engine.settled();
+      expect(seen.last()).toEqual(["one", "two", "three"]);
+      expect(seen.updates).toHaveLength(3);
+      stop();
+    });
+
+    it("a write to another index range does not re-run the watch", async () => {
+      const ada = await addUser("Ada");
+      const bob = await addUser("Bob");
+      const seen = collect();
+      const stop = engine.watch("projects.byUser", { userId: ada }, null, (update) => seen.updates.push(update));
+      await engine.settled();
+      const runsBefore = engine.stats().runs;
+      for (let i = 0; i < 5; i++) await addProject(bob, `bob-${i}`);
+      await engine.settled();
+      expect(engine.stats().runs).toBe(runsBefore);
+      await addProject(ada, "ada-1");
+      await engine.settled();
+      expect(engine.stats().runs).toBe(runsBefore + 1);
+      expect(seen.last()).toEqual(["ada-1"]);
+      stop();
+    });
+
+    it("identical watches share one execution; each watcher gets the result", async () => {
+      const ada = await addUser("Ada");
+      const runsBefore = engine.stats().runs;
+      const watchers = Array.from({ length: 100 }, () => collect());
+      const stops = watchers.map((seen) =>
+        engine.watch("projects.byUser", { userId: ada }, null, (update) => seen.updates.push(update)),
+      );
+      await engine.settled();
+      await addProject(ada, "shared");
+      await engine.settled();
+      expect(engine.stats().runs - runsBefore).toBe(2);
+      for (const seen of watchers) expect(seen.last()).toEqual(["shared"]);
+      for (const stop of stops) stop();
+      expect(engine.stats().watches).toBe(0);
+    });
+
+    it("sees writes made with plain SQL, outside Convoy", async () => {
+      const ada = await addUser("Ada");
+      const seen = collect();
+      const stop = engine.watch("users.get", { id: ada }, null, (update) => seen.updates.push(update));
+      await engine.settled();
+      expect(seen.last()).toBe("Ada");
+      await database.driver.query(
+        `UPDATE "${database.schemaName}".users SET doc = jsonb_set(doc, '{name}', '"Ada L."') WHERE _id = $1`,
+        [ada],
+      );
+      await expect.poll(() => seen.last(), { timeout: 5000 }).toBe("Ada L.");
+      await database.driver.query(`DELETE FROM "${database.schemaName}".users WHERE _id = $1`, [ada]);
+      await expect.poll(() => seen.last(), { timeout: 5000 }).toBeNull();
+      stop();
+    });
+
+    it("ranges on _creationTime are matched by bounds", async () => {
+      const ada = await addUser("Ada");
+      const since = Date.now() + 60_000;
+      const seen = collect();
+      const stop = engine.watch("projects.recent", { since }, null, (update) => seen.updates.push(update));
+      await engine.settled();
+      const runsBefore = engine.stats().runs;
+      await addProject(ada, "older than the range");
+      await engine.settled();
+      expect(engine.stats().runs).toBe(runsBefore);
+      expect(seen.last()).toBe(0);
+      stop();
+    });
+
+    it("errors are pushed as errors and unknown functions refuse to be watched", async () => {
+      const seen = collect();
+      const stop = engine.watch("users.get", { id: "nope" }, null, (update) => seen.updates.push(update));
+      await engine.settled();
+      expect(seen.updates[0]).toMatchObject({ error: { code: "BAD_REQUEST" } });
+      stop();
+      expect(() => engine.watch("users.nope", {}, null, () => {})).toThrow(/No public function/);
+    });
+  });
+}

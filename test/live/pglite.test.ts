@@ -1,0 +1,4 @@
+import { pgliteFactory } from "../support/testDatabases.js";
+import { describeLiveSuite } from "./liveSuite.js";
+
+describeLiveSuite(pgliteFactory);

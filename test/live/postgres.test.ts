@@ -1,0 +1,4 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeLiveSuite } from "./liveSuite.js";
+
+describeLiveSuite(postgresFactory);

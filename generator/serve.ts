@@ -5,6 +5,7 @@ import type { FunctionTree } from "../runtime/functions/functionReference.js";
 import type { SchemaDefinition } from "../runtime/schema/defineSchema.js";
 import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
 import { createConvoyApp } from "../runtime/server/expressApp.js";
+import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import type { LoadedApp } from "./build/readApp.js";
 
 /** Options of {@link startServer}. */
@@ -34,16 +35,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     driver: options.driver,
     ...(options.schemaName ? { schemaName: options.schemaName } : {}),
   });
-  const { app, setFunctions } = createConvoyApp({
+  const onError = (error: unknown) => options.log(`Unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+  const live = new LiveQueryEngine({ runtime, onError });
+  await live.start();
+  const { app, setFunctions, streams } = createConvoyApp({
     runtime,
     functions: options.app.functions,
     dev: options.dev,
-    onError: (error) => options.log(`Unexpected error: ${(error as Error)?.stack ?? String(error)}`),
+    onError,
+    live,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(options.port, options.host);
     listening.once("listening", () => resolve(listening));
     listening.once("error", (error: NodeJS.ErrnoException) => {
+      void live.stop();
       reject(
         error.code === "EADDRINUSE"
           ? new ConvoyError({
@@ -59,8 +65,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}`,
-    setApp: (functions, schema) => setFunctions(functions, schema),
+    setApp: (functions, schema) => {
+      setFunctions(functions, schema);
+      live.rerunAll();
+    },
     async close() {
+      streams?.closeAll();
+      await live.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -100,13 +100,18 @@ export class LiveQueryEngine {
     }
   }
 
+  /** Throws NOT_FOUND / BAD_REQUEST unless `path` is a public query. */
+  check(path: string): void {
+    this.options.runtime.resolve(path, { kind: "query" });
+  }
+
   /**
    * Watches the query at `path` with `args` as `auth`. The listener gets the current
    * result first, then every change. Throws (NOT_FOUND, BAD_REQUEST) if the path is not
    * a public query. Returns the function that stops watching.
    */
   watch(path: string, args: unknown, auth: UserIdentity | null, listener: WatchListener): () => void {
-    this.options.runtime.resolve(path, { kind: "query" });
+    this.check(path);
     const key = `${path}\u0000${canonicalJson(args ?? {})}\u0000${canonicalJson(auth)}`;
     let watch = this.watches.get(key);
     if (watch === undefined) {
@@ -160,7 +165,8 @@ export class LiveQueryEngine {
     for (const watch of affected) this.schedule(watch);
   }
 
-  private rerunAll(): void {
+  /** Re-runs every watch (after a reconnect, or when `convoy dev` loads new code). */
+  rerunAll(): void {
     for (const watch of this.watches.values()) this.schedule(watch);
   }
 

@@ -11,6 +11,8 @@ import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
 import { errorResponse } from "./errorResponse.js";
 import { handleCall } from "./handleCall.js";
+import { SseStreams } from "./sseStreams.js";
+import type { LiveQueryEngine } from "../live/liveQueryEngine.js";
 import { createConvoyRouter, toTRPCError, type ConvoyContext } from "./trpcRouter.js";
 
 /** Options of {@link createConvoyApp}. */
@@ -34,6 +36,8 @@ export interface ConvoyAppOptions {
   dev?: boolean;
   /** Receives unexpected errors (bugs, database outages) for logging. */
   onError?: (error: unknown) => void;
+  /** The live-query engine; with it, `GET /api/subscribe` streams live results. */
+  live?: LiveQueryEngine;
 }
 
 /** An express app serving Convoy, plus a way to swap in a new build of the functions. */
@@ -41,6 +45,8 @@ export interface ConvoyApp {
   app: Express;
   /** Serves a new build from now on: its functions and, when given, its schema (`convoy dev`). */
   setFunctions: (functions: FunctionTree, schema?: SchemaDefinition) => void;
+  /** The open SSE streams (present when `live` was given). */
+  streams: SseStreams | undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -146,6 +152,29 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
       response.status(status).json(body);
     });
   }
+  const streams = options.live ? new SseStreams({ engine: options.live }) : undefined;
+  if (streams) {
+    app.get("/api/subscribe", async (request, response) => {
+      let auth: UserIdentity | null;
+      try {
+        auth = await readAuth(request);
+      } catch (error) {
+        const { status, body } = errorResponse(error, report);
+        response.status(status).json(body);
+        return;
+      }
+      streams.open(request, response, auth);
+    });
+    app.post("/api/subscribe/:streamId", json, async (request, response) => {
+      try {
+        const { status, body } = streams.update(request.params.streamId, request.body, await readAuth(request));
+        response.status(status).json(body);
+      } catch (error) {
+        const { status, body } = errorResponse(error, report);
+        response.status(status).json(body);
+      }
+    });
+  }
   app.use("/trpc", (request, response, next) => trpcHandler(request, response, next));
   app.use("/api", (_request, response) => {
     response.status(404).json({
@@ -171,5 +200,5 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
     }
   };
   app.use(onBodyError);
-  return { app, setFunctions };
+  return { app, setFunctions, streams };
 }

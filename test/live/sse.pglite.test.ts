@@ -1,0 +1,4 @@
+import { pgliteFactory } from "../support/testDatabases.js";
+import { describeSseSuite } from "./sseSuite.js";
+
+describeSseSuite(pgliteFactory);

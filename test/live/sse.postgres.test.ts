@@ -1,0 +1,4 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeSseSuite } from "./sseSuite.js";
+
+describeSseSuite(postgresFactory);

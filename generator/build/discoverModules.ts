@@ -41,6 +41,13 @@ export function discoverModules(dir: string): FunctionModule[] {
     }
   };
   walk(root);
+  const reserved = modules.find((module) => module.modulePath.split("/")[0] === "live");
+  if (reserved !== undefined) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `functions/${reserved.modulePath}: "live" is reserved at the top level (the tRPC router's live.* subscriptions); rename it`,
+    });
+  }
   const paths = new Set(modules.map((module) => module.modulePath));
   for (const module of modules) {
     if ([...paths].some((other) => other.startsWith(`${module.modulePath}/`))) {

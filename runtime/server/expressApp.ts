@@ -110,7 +110,10 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   let trpcHandler: RequestHandler;
   const setFunctions = (functions: FunctionTree, schema?: SchemaDefinition) => {
     runtime.replace(functions, schema);
-    const router: AnyTRPCRouter = createConvoyRouter(convoyTRPC, functions, { dev: report.dev });
+    const router: AnyTRPCRouter = createConvoyRouter(convoyTRPC, functions, {
+      dev: report.dev,
+      ...(options.live ? { live: options.live } : {}),
+    });
     trpcHandler = createExpressMiddleware({
       router,
       maxBodySize: parseLimitBytes(bodyLimit),

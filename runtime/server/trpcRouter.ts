@@ -6,9 +6,12 @@ import {
   type TRPCQueryProcedure,
   type AnyTRPCRootTypes,
   type TRPCRouterBuilder,
+  type TRPCSubscriptionProcedure,
 } from "@trpc/server";
 import type { z } from "zod";
-import { isConvoyError } from "../errors.js";
+import { ConvoyError, isConvoyError } from "../errors.js";
+import type { LiveQueryEngine } from "../live/liveQueryEngine.js";
+import { watchUpdates } from "../live/watchIterable.js";
 import type { UserIdentity } from "../functions/auth.js";
 import { isConvoyFunction, type AnyConvoyFunction, type ConvoyFunction } from "../functions/defineFunction.js";
 import type { FunctionTree } from "../functions/functionReference.js";
@@ -21,6 +24,8 @@ export interface ConvoyContext {
   convoy?: ConvoyRuntime;
   /** The caller's identity, or null. */
   auth?: UserIdentity | null;
+  /** The live-query engine (omit when passing `live` to the router). */
+  live?: LiveQueryEngine;
 }
 
 type ProcedureOf<TFunction, TMeta> =
@@ -30,8 +35,31 @@ type ProcedureOf<TFunction, TMeta> =
       ? TRPCMutationProcedure<{ input: z.input<z.ZodObject<TArgs>>; output: Awaited<TReturn>; meta: TMeta }>
       : never;
 
-/** The router record of a function tree: public functions only, nested as the tree. */
-export type ConvoyRouterRecord<TTree, TMeta> = {
+type LiveRecord<TTree, TMeta> = {
+  [
+    K in keyof TTree as TTree[K] extends AnyConvoyFunction
+      ? TTree[K] extends ConvoyFunction<"query", "public", any, any>
+        ? K
+        : never
+      : keyof LiveRecord<TTree[K], TMeta> extends never
+        ? never
+        : K
+  ]: TTree[K] extends ConvoyFunction<"query", "public", infer TArgs, infer TReturn>
+    ? TRPCSubscriptionProcedure<{
+        input: z.input<z.ZodObject<TArgs>>;
+        output: AsyncIterable<Awaited<TReturn>, void, any>;
+        meta: TMeta;
+      }>
+    : LiveRecord<TTree[K], TMeta>;
+};
+
+/**
+ * The router record of a function tree: public functions nested as the tree, plus
+ * `live`, a subscription for every public query at the same path (`live.projects.list`).
+ */
+export type ConvoyRouterRecord<TTree, TMeta> = FunctionsRecord<TTree, TMeta> & { live: LiveRecord<TTree, TMeta> };
+
+type FunctionsRecord<TTree, TMeta> = {
   [
     K in keyof TTree as TTree[K] extends AnyConvoyFunction
       ? TTree[K] extends ConvoyFunction<any, "public", any, any>
@@ -55,6 +83,8 @@ export interface ConvoyRouterOptions<TContext> {
   auth?: (ctx: TContext) => UserIdentity | null | Promise<UserIdentity | null>;
   /** Show unexpected errors' messages to clients (never in production). @default false */
   dev?: boolean;
+  /** The live-query engine behind the `live.*` subscriptions; by default the context's `live`. */
+  live?: LiveQueryEngine;
 }
 
 const TRPC_CODES = new Set([
@@ -117,37 +147,77 @@ export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends
   functions: TTree,
   options: ConvoyRouterOptions<TRoot["ctx"]> = {},
 ): TRPCBuiltRouter<TRoot, ConvoyRouterRecord<TTree, TRoot["meta"]>> {
-  const build = (tree: FunctionTree, prefix: string[]): Record<string, unknown> => {
+  const runtimeOf = (ctx: TRoot["ctx"]): ConvoyRuntime => {
+    const runtime = options.runtime ?? (ctx as ConvoyContext)?.convoy;
+    if (runtime === undefined) {
+      throw new TRPCError({
+        code: "INTERNAL_SERVER_ERROR",
+        message: "createConvoyRouter: pass { runtime } or put the runtime in the context as ctx.convoy",
+      });
+    }
+    return runtime;
+  };
+  const authOf = async (ctx: TRoot["ctx"]): Promise<UserIdentity | null> => {
+    try {
+      return options.auth ? await options.auth(ctx) : ((ctx as ConvoyContext)?.auth ?? null);
+    } catch (error) {
+      throw toTRPCError(error, options.dev);
+    }
+  };
+
+  const build = (tree: FunctionTree, prefix: string[], live: boolean): Record<string, unknown> => {
     const record: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(tree)) {
       const path = [...prefix, name];
       if (!isConvoyFunction(value)) {
-        record[name] = build(value, path);
+        const child = build(value, path, live);
+        if (Object.keys(child).length > 0) record[name] = child;
         continue;
       }
-      if (value.visibility !== "public") continue;
+      if (value.visibility !== "public" || (live && value.kind !== "query")) continue;
       const dotted = path.join(".");
+      const procedure = t.procedure.input(value.args);
+      if (live) {
+        record[name] = procedure.subscription(async function* ({ ctx, input, signal }) {
+          const engine = options.live ?? (ctx as ConvoyContext)?.live;
+          if (engine === undefined) {
+            throw new TRPCError({
+              code: "NOT_IMPLEMENTED",
+              message:
+                "Live queries are not enabled here: pass { live } to createConvoyRouter or put the engine in ctx.live",
+            });
+          }
+          runtimeOf(ctx);
+          const auth = await authOf(ctx);
+          for await (const update of watchUpdates(engine, dotted, input, auth, signal)) {
+            if ("error" in update) throw toTRPCError(new ConvoyError(update.error), options.dev);
+            yield update.value;
+          }
+        });
+        continue;
+      }
       const resolver = async ({ ctx, input }: { ctx: TRoot["ctx"]; input: unknown }) => {
-        const context = ctx as ConvoyContext;
-        const runtime = options.runtime ?? context?.convoy;
-        if (runtime === undefined) {
-          throw new TRPCError({
-            code: "INTERNAL_SERVER_ERROR",
-            message: "createConvoyRouter: pass { runtime } or put the runtime in the context as ctx.convoy",
-          });
-        }
+        const runtime = runtimeOf(ctx);
+        const auth = await authOf(ctx);
         try {
-          const auth = options.auth ? await options.auth(ctx) : (context?.auth ?? null);
           return await runtime.call(dotted, input, { kind: value.kind, auth });
         } catch (error) {
           throw toTRPCError(error, options.dev);
         }
       };
-      const procedure = t.procedure.input(value.args);
       record[name] = value.kind === "query" ? procedure.query(resolver) : procedure.mutation(resolver);
     }
     return record;
   };
-  const router: unknown = t.router(build(functions, []) as never);
+  const record = build(functions, [], false);
+  if ("live" in record) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message:
+        'A top-level module or export named "live" clashes with the live.* subscriptions of the tRPC router; rename it',
+    });
+  }
+  record.live = build(functions, [], true);
+  const router: unknown = t.router(record as never);
   return router as TRPCBuiltRouter<TRoot, ConvoyRouterRecord<TTree, TRoot["meta"]>>;
 }

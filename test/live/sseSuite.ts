@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -6,7 +7,8 @@ import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { defineRef, functionBuilders, type Id } from "../../runtime/index.js";
 import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
 import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
-import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
+import { convoyTRPC, createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
+import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
 import { testSchema } from "../support/testSchema.js";
 
@@ -36,6 +38,10 @@ const functions = {
     mine: query({ handler: async (ctx) => ctx.auth?.subject ?? "anonymous" }),
   },
 };
+
+/** The router type the server builds; the tRPC client is typed with it. */
+const _routerForTypes = () => createConvoyRouter(convoyTRPC, functions);
+type Router = ReturnType<typeof _routerForTypes>;
 
 interface Received {
   events: { type: string; data: any }[];
@@ -223,6 +229,29 @@ export function describeSseSuite(factory: TestDriverFactory): void {
       expect(hijack.status).toBe(404);
       alice.source.close();
       anonymous.source.close();
+    });
+
+    it("every query is also a tRPC subscription (httpSubscriptionLink), fed by the same watches", async () => {
+      const ada: Id<"users"> = await call("mutation", "users.add", { name: "Ada" });
+      const trpc = createTRPCClient<Router>({
+        links: [
+          splitLink({
+            condition: (operation) => operation.type === "subscription",
+            true: httpSubscriptionLink({ url: `${url}/trpc`, EventSource }),
+            false: httpBatchLink({ url: `${url}/trpc` }),
+          }),
+        ],
+      });
+      const received: string[][] = [];
+      const subscription = trpc.live.projects.byUser.subscribe(
+        { userId: ada },
+        { onData: (names) => received.push(names) },
+      );
+      await expect.poll(() => received, { timeout: 10_000 }).toEqual([[]]);
+      await trpc.projects.add.mutate({ userId: ada, name: "via trpc" });
+      await expect.poll(() => received.at(-1), { timeout: 10_000 }).toEqual(["via trpc"]);
+      expect(engine.stats().watches).toBeGreaterThan(0);
+      subscription.unsubscribe();
     });
 
     it("closing streams releases every watch", async () => {

@@ -2,41 +2,20 @@ import type { Server } from "node:http";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
-import { defineRef, functionBuilders, type Id } from "../../runtime/index.js";
+import { functionBuilders, type Id } from "../../runtime/index.js";
 import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
 import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { convoyTRPC, createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
 import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
+import { liveTestFunctions } from "../support/liveTestApp.js";
 import { testSchema } from "../support/testSchema.js";
 
-const { query, mutation } = functionBuilders<typeof testSchema>();
+const { query } = functionBuilders<typeof testSchema>();
 const functions = {
-  projects: {
-    byUser: query({
-      args: { userId: defineRef("users") },
-      handler: async (ctx, args) =>
-        (
-          await ctx.db
-            .query("projects")
-            .withIndex("by_userId", (q) => q.eq("userId", args.userId))
-            .collect()
-        ).map((project) => project.name),
-    }),
-    add: mutation({
-      args: { userId: defineRef("users"), name: z.string() },
-      handler: (ctx, args) => ctx.db.insert("projects", { ...args, createdAt: 1 }),
-    }),
-  },
-  users: {
-    add: mutation({
-      args: { name: z.string() },
-      handler: (ctx, args) => ctx.db.insert("users", { ...args, createdAt: 1 }),
-    }),
-    mine: query({ handler: async (ctx) => ctx.auth?.subject ?? "anonymous" }),
-  },
+  projects: liveTestFunctions.projects,
+  users: { ...liveTestFunctions.users, mine: query({ handler: async (ctx) => ctx.auth?.subject ?? "anonymous" }) },
 };
 
 /** The router type the server builds; the tRPC client is typed with it. */

@@ -70,7 +70,8 @@ import { functions } from "./functions.js";
 
 /**
  * The app's functions as a tRPC router: queries are tRPC queries, mutations tRPC
- * mutations. \`convoy serve\` serves it at /trpc. To merge it into your own tRPC app,
+ * mutations, and \`live.<module>.<query>\` a subscription to each query's live result.
+ * \`convoy serve\` serves it at /trpc. To merge it into your own tRPC app,
  * call \`createConvoyRouter(t, functions, { runtime, auth })\` with your \`t\`.
  */
 export const convoyRouter = createConvoyRouter(convoyTRPC, functions);

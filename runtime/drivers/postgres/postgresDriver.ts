@@ -45,6 +45,12 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
     async transaction<T>(setup: string, body: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client has no pool listener: a connection lost between statements
+      // would otherwise be an uncaught error that ends the process.
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on("error", onError);
       try {
         await client.query(setup ? `BEGIN; ${setup}` : "BEGIN");
         const tx: SqlExecutor = {
@@ -62,6 +68,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
         });
         throw error;
       } finally {
+        client.off("error", onError);
         client.release(broken);
       }
     },

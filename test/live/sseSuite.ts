@@ -233,6 +233,24 @@ export function describeSseSuite(factory: TestDriverFactory): void {
       subscription.unsubscribe();
     });
 
+    it("opening and closing 50 streams leaves no watches, streams or timers behind", async () => {
+      const userId: Id<"users"> = await call("mutation", "users.add", { name: "Many" });
+      await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+      const baseline = timers();
+      const streams = Array.from({ length: 50 }, (_, i) =>
+        open(`?path=projects.byUser&args=${encodeURIComponent(JSON.stringify({ userId }))}&id=w${i}`),
+      );
+      for (const stream of streams) await stream.next("result");
+      expect(convoy.streams?.size).toBe(50);
+      expect(engine.stats().watches).toBe(1);
+      expect(timers()).toBeGreaterThanOrEqual(baseline + 50);
+      for (const stream of streams) stream.source.close();
+      await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      expect(engine.stats().watches).toBe(0);
+      await expect.poll(timers, { timeout: 5000 }).toBeLessThanOrEqual(baseline);
+    });
+
     it("closing streams releases every watch", async () => {
       await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
       await expect.poll(() => engine.stats().watches, { timeout: 5000 }).toBe(0);

@@ -49,11 +49,22 @@ async function phase(op: Operation, options: RunOptions, seconds: number, latenc
   return { ops: next, seconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * Called right before and right after the measured phase of {@link sample}, with no
+ * operation in flight (e.g. to read CPU counters). Not part of the measured time.
+ */
+export interface SampleHooks {
+  beforeMeasure?: () => unknown;
+  afterMeasure?: () => unknown;
+}
+
 /** Warms up, then runs `op` for the measured time. */
-export async function sample(op: Operation, options: RunOptions): Promise<Sample> {
+export async function sample(op: Operation, options: RunOptions, hooks: SampleHooks = {}): Promise<Sample> {
   await phase(op, options, options.warmupSeconds, null);
   const latencies = new Float64Array(options.maxOps);
+  await hooks.beforeMeasure?.();
   const { ops, seconds } = await phase(op, options, options.seconds, latencies);
+  await hooks.afterMeasure?.();
   return { ops, seconds, latencies: latencies.slice(0, ops) };
 }
 

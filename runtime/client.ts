@@ -4,6 +4,7 @@ export {
   type ConvoyClient,
   type ConvoyClientOptions,
 } from "./client/convoyClient.js";
+export type { EventSourceConstructor, EventSourceLike } from "./client/watchStream.js";
 export { ConvoyError, isConvoyError, type ConvoyErrorCode } from "./errors.js";
 export type {
   AnyFunctionReference,

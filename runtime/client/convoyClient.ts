@@ -1,4 +1,5 @@
 import { ConvoyError } from "../errors.js";
+import { WatchStream, type EventSourceConstructor } from "./watchStream.js";
 import type {
   AnyFunctionReference,
   FunctionArgs,
@@ -20,6 +21,12 @@ export interface ConvoyClientOptions {
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The EventSource for live queries. Browsers have one; Node 20 does not: pass the
+   * `eventsource` package's (`import { EventSource } from "eventsource"`).
+   * @default globalThis.EventSource
+   */
+  EventSource?: EventSourceConstructor;
 }
 
 /** A typed client of a Convoy server. */
@@ -40,6 +47,23 @@ export interface ConvoyClient {
     ref: TRef,
     args: FunctionArgs<TRef>,
   ): Promise<FunctionReturnType<TRef>>;
+  /**
+   * Watches a query: `onUpdate` gets its current result, then every new one. All of a
+   * client's watches share one SSE stream, which reconnects by itself. Returns the
+   * function that stops watching.
+   * @example
+   * ```ts
+   * const stop = client.watch(api.projects.listProjects, { userId }, (projects) => render(projects));
+   * ```
+   */
+  watch<TRef extends FunctionReference<"query">>(
+    ref: TRef,
+    args: FunctionArgs<TRef>,
+    onUpdate: (value: FunctionReturnType<TRef>) => void,
+    onError?: (error: ConvoyError) => void,
+  ): () => void;
+  /** Stops every watch and closes the stream. */
+  close(): void;
   /** The base URL requests go to. */
   readonly url: string;
 }
@@ -106,9 +130,38 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     return body.value;
   }
 
+  const headers = async (): Promise<Record<string, string>> =>
+    (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
+  let stream: WatchStream | undefined;
+
   return {
     url,
     query: (ref, args) => call("query", ref, args),
     mutation: (ref, args) => call("mutation", ref, args),
+    watch(ref, args, onUpdate, onError) {
+      if (ref?.kind !== "query" || typeof ref.path !== "string") {
+        throw new ConvoyError({
+          code: "BAD_REQUEST",
+          message: "client.watch: pass a query reference such as api.module.query",
+        });
+      }
+      if (stream === undefined) {
+        const EventSourceClass =
+          options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+        if (EventSourceClass === undefined) {
+          throw new ConvoyError({
+            code: "BAD_REQUEST",
+            message:
+              'No EventSource here (Node 20 has none): createConvoyClient({ EventSource }) with import { EventSource } from "eventsource"',
+          });
+        }
+        stream = new WatchStream({ url, EventSource: EventSourceClass, fetch: doFetch, headers });
+      }
+      return stream.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
+    },
+    close() {
+      stream?.close();
+      stream = undefined;
+    },
   };
 }

@@ -74,8 +74,10 @@ export class SseStreams {
   /** Opens a stream for a GET request; `auth` is the caller's identity. */
   open(request: IncomingMessage, response: ServerResponse, auth: UserIdentity | null): void {
     let initial: WatchRequest[];
+    let singleForm = false;
     try {
       const url = new URL(request.url ?? "/", "http://localhost");
+      singleForm = url.searchParams.has("path");
       initial = this.initialWatches(url.searchParams);
     } catch (error) {
       this.fail(response, error);
@@ -89,12 +91,22 @@ export class SseStreams {
       watches: new Map(),
       heartbeat: setInterval(() => response.write(": ping\n\n"), this.options.heartbeatMs ?? 15_000),
     };
-    try {
-      for (const watch of initial) this.check(stream, watch);
-    } catch (error) {
-      clearInterval(stream.heartbeat);
-      this.fail(response, error);
-      return;
+    // One watch named in ?path is the stream's purpose: refuse the stream if it is bad.
+    // Of several in ?watches, the bad ones get a queryError event and the rest run.
+    const refused: { id: string; error: unknown }[] = [];
+    const accepted: WatchRequest[] = [];
+    for (const watch of initial) {
+      try {
+        this.check(stream, watch, accepted.length);
+        accepted.push(watch);
+      } catch (error) {
+        if (initial.length === 1 && singleForm) {
+          clearInterval(stream.heartbeat);
+          this.fail(response, error);
+          return;
+        }
+        refused.push({ id: watch.id, error });
+      }
     }
     response.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
@@ -105,7 +117,9 @@ export class SseStreams {
     response.flushHeaders();
     this.streams.set(stream.id, stream);
     this.send(stream, "ready", { streamId: stream.id });
-    for (const watch of initial) this.add(stream, watch);
+    for (const { id, error } of refused)
+      this.send(stream, "queryError", { id, error: errorResponse(error).body.error });
+    for (const watch of accepted) this.add(stream, watch);
     const close = () => this.close(stream);
     request.on("close", close);
     response.on("error", close);
@@ -125,10 +139,10 @@ export class SseStreams {
   }
 
   /** Checks a watch before it is added: known public query, id free, under the limit. */
-  private check(stream: Stream, watch: WatchRequest): void {
+  private check(stream: Stream, watch: WatchRequest, pending = 0): void {
     if (stream.watches.has(watch.id)) throw badRequest(`watch id ${watch.id} is already in use on this stream`);
     const limit = this.options.maxWatchesPerStream ?? 256;
-    if (stream.watches.size >= limit) {
+    if (stream.watches.size + pending >= limit) {
       throw new ConvoyError({
         code: "TOO_MANY_REQUESTS",
         message: `A stream holds at most ${limit} watches; remove some before adding more`,
@@ -170,7 +184,7 @@ export class SseStreams {
         stream.watches.get(id)?.();
         stream.watches.delete(id);
       }
-      for (const watch of additions) this.check(stream, watch);
+      additions.forEach((watch, i) => this.check(stream, watch, i));
       for (const watch of additions) this.add(stream, watch);
       return { status: 200, body: { ok: true, watches: [...stream.watches.keys()] } };
     } catch (error) {

@@ -1,25 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { functionBuilders, type Id } from "../../runtime/index.js";
-import { LiveQueryEngine, type WatchUpdate } from "../../runtime/live/liveQueryEngine.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import { type LiveQueryEngine, type WatchUpdate } from "../../runtime/live/liveQueryEngine.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { defineRef } from "../../runtime/schema/defineRef.js";
+import { startLive, type LiveHarness } from "../support/liveHarness.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
-import { testSchema } from "../support/testSchema.js";
+import { liveTestFunctions } from "../support/liveTestApp.js";
+import type { testSchema } from "../support/testSchema.js";
 
 const { query } = functionBuilders<typeof testSchema>();
 const functions = {
   projects: {
-    byUser: query({
-      args: { userId: defineRef("users") },
-      handler: async (ctx, args) =>
-        (
-          await ctx.db
-            .query("projects")
-            .withIndex("by_userId", (q) => q.eq("userId", args.userId))
-            .collect()
-        ).map((project) => project.name),
-    }),
+    byUser: liveTestFunctions.projects.byUser,
     recent: query({
       args: { since: (await import("zod")).z.number() },
       handler: async (ctx, args) =>
@@ -46,21 +38,13 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
     let runtime: ConvoyRuntime;
     let engine: LiveQueryEngine;
 
+    let live: LiveHarness;
     beforeAll(async () => {
-      database = await factory.open();
-      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-      runtime = new ConvoyRuntime({
-        schema: testSchema,
-        functions,
-        driver: database.driver,
-        schemaName: database.schemaName,
-      });
-      engine = new LiveQueryEngine({ runtime, pollIntervalMs: 200 });
-      await engine.start();
+      live = await startLive(factory, functions);
+      ({ database, runtime, engine } = live);
     });
     afterAll(async () => {
-      await engine?.stop();
-      await database?.dispose();
+      await live?.dispose();
     });
     beforeEach(async () => {
       await engine.settled();

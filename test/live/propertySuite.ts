@@ -1,13 +1,13 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { defineRef, functionBuilders, type Id } from "../../runtime/index.js";
-import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
+import type { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
 import { generateId } from "../../runtime/schema/ids.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import { startLive, type LiveHarness } from "../support/liveHarness.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
-import { testSchema } from "../support/testSchema.js";
+import type { testSchema } from "../support/testSchema.js";
 
 const { query } = functionBuilders<typeof testSchema>();
 const names = (docs: { name: string }[]) => docs.map((doc) => doc.name);
@@ -103,17 +103,10 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
     let engine: LiveQueryEngine;
     let users: Id<"users">[];
 
+    let live: LiveHarness;
     beforeAll(async () => {
-      database = await factory.open();
-      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-      runtime = new ConvoyRuntime({
-        schema: testSchema,
-        functions,
-        driver: database.driver,
-        schemaName: database.schemaName,
-      });
-      engine = new LiveQueryEngine({ runtime, pollIntervalMs: 300 });
-      await engine.start();
+      live = await startLive(factory, functions, 300);
+      ({ database, runtime, engine } = live);
       users = await runtime.store.mutation(async (db) => [
         await db.insert("users", { name: "u0", createdAt: 0 }),
         await db.insert("users", { name: "u1", createdAt: 0 }),
@@ -121,8 +114,7 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
       ]);
     });
     afterAll(async () => {
-      await engine?.stop();
-      await database?.dispose();
+      await live?.dispose();
     });
 
     const table = () => `"${database.schemaName}".projects`;

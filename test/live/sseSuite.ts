@@ -2,15 +2,14 @@ import type { Server } from "node:http";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { functionBuilders, type Id } from "../../runtime/index.js";
-import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
 import { convoyTRPC, createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
 import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
-import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
+import { startLive, type LiveHarness } from "../support/liveHarness.js";
+import type { TestDriverFactory } from "../support/testDatabases.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
-import { testSchema } from "../support/testSchema.js";
+import type { testSchema } from "../support/testSchema.js";
 
 const { query } = functionBuilders<typeof testSchema>();
 const functions = {
@@ -31,23 +30,16 @@ interface Received {
 /** The SSE transport on one driver, with real EventSource clients. */
 export function describeSseSuite(factory: TestDriverFactory): void {
   describe.skipIf(factory.unavailable !== null)(`GET /api/subscribe on ${factory.name}`, () => {
-    let database: TestDatabase;
     let engine: LiveQueryEngine;
     let convoy: ConvoyApp;
     let server: Server;
     let url: string;
 
+    let live: LiveHarness;
     beforeAll(async () => {
-      database = await factory.open();
-      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-      const runtime = new ConvoyRuntime({
-        schema: testSchema,
-        functions,
-        driver: database.driver,
-        schemaName: database.schemaName,
-      });
-      engine = new LiveQueryEngine({ runtime, pollIntervalMs: 200 });
-      await engine.start();
+      live = await startLive(factory, functions);
+      const { runtime } = live;
+      ({ engine } = live);
       convoy = createConvoyApp({
         runtime,
         functions,
@@ -63,8 +55,7 @@ export function describeSseSuite(factory: TestDriverFactory): void {
     afterAll(async () => {
       convoy?.streams?.closeAll();
       await new Promise((resolve) => server?.close(resolve));
-      await engine?.stop();
-      await database?.dispose();
+      await live?.dispose();
     });
 
     const call = async (

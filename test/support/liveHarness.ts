@@ -1,0 +1,40 @@
+import { syncSchema } from "../../generator/sync/syncSchema.js";
+import type { FunctionTree } from "../../runtime/functions/functionReference.js";
+import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
+import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { TestDatabase, TestDriverFactory } from "./testDatabases.js";
+import { testSchema } from "./testSchema.js";
+
+/** A fresh database with the test schema, a runtime of `functions` on it, and a running live engine. */
+export interface LiveHarness {
+  database: TestDatabase;
+  runtime: ConvoyRuntime;
+  engine: LiveQueryEngine;
+  dispose(): Promise<void>;
+}
+
+export async function startLive(
+  factory: TestDriverFactory,
+  functions: FunctionTree,
+  pollIntervalMs = 200,
+): Promise<LiveHarness> {
+  const database = await factory.open();
+  await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
+  const runtime = new ConvoyRuntime({
+    schema: testSchema,
+    functions,
+    driver: database.driver,
+    schemaName: database.schemaName,
+  });
+  const engine = new LiveQueryEngine({ runtime, pollIntervalMs });
+  await engine.start();
+  return {
+    database,
+    runtime,
+    engine,
+    async dispose() {
+      await engine.stop();
+      await database.dispose();
+    },
+  };
+}

@@ -5,6 +5,7 @@ import type { Read } from "../store/readSet.js";
 import type { ConvoyRuntime } from "../server/convoyRuntime.js";
 import { ChangeFeed, type Change } from "./changeFeed.js";
 import { changeTouchesRead } from "./readMatcher.js";
+import { WatchIndex } from "./watchIndex.js";
 
 /** What a watcher receives: a new result, or the error the query now throws. */
 export type WatchUpdate = { value: unknown } | { error: { code: string; message: string; data?: unknown } };
@@ -19,7 +20,6 @@ interface Watch {
   auth: UserIdentity | null;
   listeners: Set<WatchListener>;
   reads: Read[];
-  tables: Set<string>;
   /** JSON of the last pushed update, to push only changes. */
   lastJson: string | undefined;
   lastUpdate: WatchUpdate | undefined;
@@ -52,7 +52,7 @@ export interface LiveQueryEngineOptions {
  */
 export class LiveQueryEngine {
   private readonly watches = new Map<string, Watch>();
-  private readonly byTable = new Map<string, Set<Watch>>();
+  private readonly index = new WatchIndex<Watch>();
   private readonly feed: ChangeFeed;
   private readonly counters = { runs: 0, pushes: 0 };
   private unsubscribeCommits: (() => void) | null = null;
@@ -78,8 +78,8 @@ export class LiveQueryEngine {
     this.unsubscribeCommits?.();
     await this.feed.stop();
     await Promise.all(this.runningWatches());
+    for (const watch of this.watches.values()) this.index.delete(watch);
     this.watches.clear();
-    this.byTable.clear();
   }
 
   private runningWatches(): Promise<void>[] {
@@ -122,7 +122,6 @@ export class LiveQueryEngine {
         auth,
         listeners: new Set(),
         reads: [],
-        tables: new Set(),
         lastJson: undefined,
         lastUpdate: undefined,
         running: null,
@@ -140,25 +139,15 @@ export class LiveQueryEngine {
       current.listeners.delete(listener);
       if (current.listeners.size === 0 && this.watches.get(current.key) === current) {
         this.watches.delete(current.key);
-        this.indexTables(current, new Set());
+        this.index.delete(current);
       }
     };
-  }
-
-  private indexTables(watch: Watch, tables: Set<string>): void {
-    for (const table of watch.tables) if (!tables.has(table)) this.byTable.get(table)?.delete(watch);
-    for (const table of tables) {
-      let set = this.byTable.get(table);
-      if (set === undefined) this.byTable.set(table, (set = new Set()));
-      set.add(watch);
-    }
-    watch.tables = tables;
   }
 
   private applyChanges(changes: Change[]): void {
     const affected = new Set<Watch>();
     for (const change of changes) {
-      for (const watch of this.byTable.get(change.table) ?? []) {
+      for (const watch of this.index.candidates(change)) {
         if (!affected.has(watch) && watch.reads.some((read) => changeTouchesRead(change, read))) affected.add(watch);
       }
     }
@@ -212,7 +201,7 @@ export class LiveQueryEngine {
     }
     if (this.watches.get(watch.key) !== watch) return;
     watch.reads = reads;
-    this.indexTables(watch, new Set(reads.map((read) => read.table)));
+    this.index.set(watch, reads);
     const json = JSON.stringify(update);
     if (json === watch.lastJson) return;
     watch.lastJson = json;

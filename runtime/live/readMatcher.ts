@@ -31,7 +31,8 @@ export function compareKeys(a: unknown, b: unknown): -1 | 0 | 1 | null {
   return canonicalJson(a) === canonicalJson(b) ? 0 : null;
 }
 
-function keyOf(field: string, id: string, document: ChangedDocument): unknown {
+/** The index key value of `field` for a changed document, as the index stores it. @internal */
+export function keyOf(field: string, id: string, document: ChangedDocument): unknown {
   if (field === "_id") return id;
   if (field === "_creationTime") return document.creationTime;
   return valueAtPath(document.doc, field) ?? null;

@@ -112,6 +112,27 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
       expect(engine.stats().watches).toBe(0);
     });
 
+    it("coalesces bursts: one mutation writing 50 rows re-runs a watch once", async () => {
+      const ada = await addUser("Ada");
+      const seen = collect();
+      const stop = engine.watch("projects.byUser", { userId: ada }, null, (update) => seen.updates.push(update));
+      await engine.settled();
+      const runsBefore = engine.stats().runs;
+      await runtime.store.mutation(async (db) => {
+        for (let i = 0; i < 50; i++) await db.insert("projects", { name: `burst-${i}`, userId: ada, createdAt: 1 });
+      });
+      await engine.settled();
+      expect(engine.stats().runs - runsBefore).toBe(1);
+      expect((seen.last() as string[]).length).toBe(50);
+      // 20 mutations at once: far fewer runs than mutations, and the last result is complete.
+      const before = engine.stats().runs;
+      await Promise.all(Array.from({ length: 20 }, (_, i) => addProject(ada, `concurrent-${i}`)));
+      await engine.settled();
+      expect(engine.stats().runs - before).toBeLessThan(20);
+      expect((seen.last() as string[]).length).toBe(70);
+      stop();
+    });
+
     it("sees writes made with plain SQL, outside Convoy", async () => {
       const ada = await addUser("Ada");
       const seen = collect();

@@ -1,0 +1,117 @@
+/**
+ * The Convoy server bench/live.bench.ts measures, in a child process of its own
+ * (`fork`, argv[2] = "engine" | "naive" | "poll", see LiveMode), so SSE clients and the
+ * server do not share an event loop. Serves createConvoyApp with a LiveQueryEngine on
+ * Postgres, talks to the parent over IPC (see liveApp.ts). Run with --expose-gc so
+ * memory figures are taken after a full collection.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { syncSchema } from "../generator/sync/syncSchema.js";
+import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
+import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
+import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
+import { createConvoyApp } from "../runtime/server/expressApp.js";
+import {
+  countingDriver,
+  DEFAULT_DATABASE_URL,
+  liveFunctions,
+  liveSchema,
+  POOL_SIZE,
+  SERVER_SCHEMA,
+  type LiveMode,
+  type ServerCommand,
+  type ServerReply,
+} from "./liveApp.js";
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const USERS = 100;
+const mode: LiveMode = process.argv[2] === "naive" || process.argv[2] === "poll" ? process.argv[2] : "engine";
+
+function send(reply: ServerReply): void {
+  if (!process.send) throw new Error("bench/liveServer.ts runs as a child of bench/live.bench.ts (IPC channel)");
+  process.send(reply);
+}
+
+const message = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
+
+const base = createPostgresDriver({ connectionString: DATABASE_URL, maxConnections: POOL_SIZE });
+const { driver, count } = countingDriver(base);
+await base.exec(`DROP SCHEMA IF EXISTS "${SERVER_SCHEMA}" CASCADE`);
+await syncSchema(base, liveSchema, { schemaName: SERVER_SCHEMA });
+const runtime = new ConvoyRuntime({ schema: liveSchema, functions: liveFunctions, driver, schemaName: SERVER_SCHEMA });
+const users: string[] = [];
+for (let i = 0; i < USERS; i++)
+  users.push(await runtime.store.mutation((db) => db.insert("users", { name: `user ${i}`, createdAt: i })));
+
+// `poll`: the engine sees no commits (a runtime whose onMutationCommitted does nothing)
+// and its safety poll never fires in the bench's time (1e8 ms; the feed's prune timer
+// uses 10x that, which must stay below setInterval's 2^31 - 1 ms), so only the 1 s re-run delivers.
+const engineRuntime: ConvoyRuntime =
+  mode === "poll"
+    ? (Object.create(runtime, { onMutationCommitted: { value: () => () => {} } }) as ConvoyRuntime)
+    : runtime;
+const live = new LiveQueryEngine({
+  runtime: engineRuntime,
+  pollIntervalMs: mode === "poll" ? 100_000_000 : 2000,
+  onError: (error) => console.error("feed:", message(error)),
+});
+await live.start();
+const timers: NodeJS.Timeout[] = [];
+if (mode === "naive") runtime.onMutationCommitted(() => live.rerunAll());
+if (mode === "poll") timers.push(setInterval(() => live.rerunAll(), 1000));
+
+const { app, streams } = createConvoyApp({
+  runtime,
+  functions: liveFunctions,
+  live,
+  onError: (error) => console.error(error),
+});
+const server: Server = app.listen(0, "127.0.0.1");
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 121_000;
+server.maxConnections = 100_000;
+await new Promise((resolve) => server.once("listening", resolve));
+
+let stopping: Promise<void> | undefined;
+const stop = () =>
+  (stopping ??= (async () => {
+    for (const timer of timers) clearInterval(timer);
+    streams?.closeAll();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await live.stop();
+    await base.exec(`DROP SCHEMA IF EXISTS "${SERVER_SCHEMA}" CASCADE`).catch(() => {});
+    await base.close();
+  })());
+process.on("disconnect", () => void stop().finally(() => process.exit(0)));
+
+process.on("message", (raw: unknown) => {
+  const command = raw as ServerCommand;
+  if (command.type === "stop") {
+    void stop().finally(() => process.exit(0));
+    return;
+  }
+  try {
+    if (command.type === "memory") {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      const memory = process.memoryUsage();
+      send({
+        type: "memory",
+        id: command.id,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        external: memory.external,
+        arrayBuffers: memory.arrayBuffers,
+        streams: streams?.size ?? 0,
+      });
+    } else {
+      send({ type: "stats", id: command.id, ...live.stats(), statements: count(), streams: streams?.size ?? 0 });
+    }
+  } catch (error) {
+    send({ type: "failed", id: command.id, message: message(error) });
+  }
+});
+send({ type: "ready", port: (server.address() as AddressInfo).port, users });

@@ -22,7 +22,11 @@ export interface Driver extends SqlExecutor {
    * that connection drops; listen again to resume. Resolves to a function that stops
    * listening.
    */
-  listen(channel: string, onNotify: () => void, onLost: (error: unknown) => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost: (error: unknown) => void,
+  ): Promise<() => Promise<void>>;
   /** Runs parameterless SQL that may hold several statements. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

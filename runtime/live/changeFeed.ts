@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Driver } from "../drivers/driver.js";
 import { quoteIdent } from "../store/sqlText.js";
 import { changeChannel } from "./changeLogDdl.js";
@@ -68,6 +69,8 @@ export class ChangeFeed {
   private notifying: Promise<void> | null = null;
   private notifyAgain = false;
   private readonly table: string;
+  /** Marks this process's NOTIFY payloads, so its listener can ignore them. */
+  private readonly token = randomBytes(8).toString("hex");
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.table = `${quoteIdent(options.schemaName)}."_changes"`;
@@ -78,16 +81,20 @@ export class ChangeFeed {
     this.cursor = await this.currentCursor();
     await this.connect();
     const interval = this.options.pollIntervalMs ?? 2000;
-    this.timer = setInterval(() => this.poke(), interval);
+    // Timers past 2^31 ms overflow and fire at once; no interval needs to be longer than a day.
+    this.timer = setInterval(() => this.poke(), Math.min(interval, 86_400_000));
     this.timer.unref();
-    this.cleanupTimer = setInterval(() => void this.prune(), Math.max(interval * 10, 30_000));
+    this.cleanupTimer = setInterval(() => void this.prune(), Math.min(Math.max(interval * 10, 30_000), 86_400_000));
     this.cleanupTimer.unref();
   }
 
   private async connect(): Promise<void> {
     this.stopListening = await this.options.driver.listen(
       changeChannel(this.options.schemaName),
-      () => this.poke(),
+      // This process's own notices are already read: it polls right after its commits.
+      (payload) => {
+        if (payload !== this.token) this.poke();
+      },
       (error) => void this.reconnect(error),
     );
   }
@@ -137,7 +144,7 @@ export class ChangeFeed {
       return;
     }
     this.notifying = this.options.driver
-      .query("SELECT pg_notify($1::text, '')", [changeChannel(this.options.schemaName)])
+      .query("SELECT pg_notify($1::text, $2::text)", [changeChannel(this.options.schemaName), this.token])
       .then(
         () => undefined,
         (error: unknown) => this.options.onError?.(error),

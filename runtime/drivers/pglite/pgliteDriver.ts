@@ -77,9 +77,9 @@ export async function createPgliteDriver(options: PgliteDriverOptions = {}): Pro
 
     async listen(channel, onNotify) {
       // A PGlite listener that throws would crash the process: keep it contained.
-      const unsubscribe = await db.listen(channel, () => {
+      const unsubscribe = await db.listen(channel, (payload) => {
         try {
-          onNotify();
+          onNotify(payload);
         } catch {
           // The feed polls again on the next notification.
         }

@@ -85,7 +85,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
       client.on("error", lose);
       client.on("end", () => lose(new Error("listener connection ended")));
       client.on("notification", (message) => {
-        if (message.channel === channel) onNotify();
+        if (message.channel === channel) onNotify(message.payload ?? "");
       });
       await client.connect();
       await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);

@@ -8,6 +8,7 @@
  *   running the SQL Convoy runs, either in Convoy's transaction (`/tx/query`,
  *   `/tx/mutation`) or as one autocommit statement (`/auto/query`, `/auto/mutation`).
  */
+import { bulkInsertDocuments } from "./seed.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type Express } from "express";
@@ -215,22 +216,11 @@ async function resetProjects(driver: Driver, users: string[], count: number): Pr
   const baselineProjects = onBaselineTables(PROJECTS);
   const copy = driver.kind === "postgres" && baselineProjects !== PROJECTS;
   await driver.exec(`TRUNCATE ${PROJECTS}${copy ? `, ${baselineProjects}` : ""}`);
-  for (let start = 0; start < count; start += 1000) {
-    const ids: string[] = [];
-    const times: number[] = [];
-    const docs: string[] = [];
-    for (let i = start; i < Math.min(count, start + 1000); i++) {
-      const time = nextCreationTime();
-      ids.push(generateId("projects", time));
-      times.push(time);
-      docs.push(JSON.stringify(projectArgs(users, i)));
-    }
-    await driver.query(
-      `INSERT INTO ${PROJECTS} (_id, _creation_time, doc)
-       SELECT id, time, doc::jsonb FROM unnest($1::text[], $2::float8[], $3::text[]) AS seed(id, time, doc)`,
-      [ids, times, docs],
-    );
-  }
+  await bulkInsertDocuments(
+    driver,
+    PROJECTS,
+    Array.from({ length: count }, (_, i) => projectArgs(users, i)),
+  );
   if (copy) await driver.exec(`INSERT INTO ${baselineProjects} SELECT * FROM ${PROJECTS}; ANALYZE ${baselineProjects}`);
   await driver.exec(`ANALYZE ${PROJECTS}`);
 }

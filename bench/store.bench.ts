@@ -20,6 +20,7 @@ import { defineRef, defineSchema, defineTable, type Id } from "../runtime/index.
 import { generateId } from "../runtime/schema/ids.js";
 import { nextCreationTime } from "../runtime/store/creationTime.js";
 import { createDocumentStore } from "../runtime/store/documentStore.js";
+import { bulkInsertDocuments } from "./seed.js";
 import {
   formatTable,
   sample,
@@ -147,22 +148,11 @@ async function seedUsers(store: Store): Promise<UserId[]> {
 /** Empties `projects`, then bulk-loads `count` projects spread over the users. */
 async function resetProjects(driver: Driver, users: UserId[], count: number): Promise<void> {
   await driver.exec(`TRUNCATE ${PROJECTS}`);
-  for (let start = 0; start < count; start += 1000) {
-    const ids: string[] = [];
-    const times: number[] = [];
-    const docs: string[] = [];
-    for (let i = start; i < Math.min(count, start + 1000); i++) {
-      const time = nextCreationTime();
-      ids.push(generateId("projects", time));
-      times.push(time);
-      docs.push(JSON.stringify(projectDoc(users, i)));
-    }
-    await driver.query(
-      `INSERT INTO ${PROJECTS} (_id, _creation_time, doc)
-       SELECT id, time, doc::jsonb FROM unnest($1::text[], $2::float8[], $3::text[]) AS seed(id, time, doc)`,
-      [ids, times, docs],
-    );
-  }
+  await bulkInsertDocuments(
+    driver,
+    PROJECTS,
+    Array.from({ length: count }, (_, i) => projectDoc(users, i)),
+  );
   await driver.exec(`ANALYZE ${PROJECTS}`);
 }
 

@@ -531,7 +531,11 @@ export function describeServerSuite(factory: TestDriverFactory): void {
         const raw = await fetch(`${server.url}/trpc/admin.secret`);
         expect(raw.status).toBe(404);
         expect(await raw.text()).not.toContain("the internal secret");
+        // Queries also appear as live.* subscriptions; internal functions nowhere.
         expect(Object.keys(testRouter._def.procedures).sort()).toEqual([
+          "live.users.get",
+          "live.users.list",
+          "live.users.whoami",
           "users.claim",
           "users.crash",
           "users.create",

@@ -3,18 +3,21 @@ import { describe, expect, it } from "vitest";
 import { repoRoot } from "../support/cliProject.js";
 
 describe("browser bundle", () => {
-  it("convoy and convoy/client bundle for the browser without any server-side module", async () => {
+  it("convoy, convoy/client and convoy/react bundle for the browser without any server-side module", async () => {
     const result = await build({
       stdin: {
         contents: [
           'export * from "./runtime/index.ts";',
           'export { createConvoyClient } from "./runtime/client.ts";',
+          'export * from "./react/index.ts";',
         ].join("\n"),
         resolveDir: repoRoot,
         loader: "ts",
       },
       bundle: true,
       platform: "browser",
+      // The app brings these (peer dependencies).
+      external: ["react", "react/jsx-runtime", "@tanstack/react-query"],
       format: "esm",
       write: false,
       metafile: true,
@@ -22,6 +25,7 @@ describe("browser bundle", () => {
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((input) => input.includes("runtime/client/convoyClient.ts"))).toBe(true);
+    expect(inputs.some((input) => input.includes("react/useQuery.ts"))).toBe(true);
     for (const forbidden of [
       "node_modules/pg/",
       "@electric-sql/pglite",

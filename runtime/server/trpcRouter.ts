@@ -28,11 +28,16 @@ export interface ConvoyContext {
   live?: LiveQueryEngine;
 }
 
+/** A function's tRPC input: its zod input, which may be left out when no argument is required. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "has no required key"
+type InputOf<TArgs extends z.ZodRawShape> =
+  {} extends z.input<z.ZodObject<TArgs>> ? z.input<z.ZodObject<TArgs>> | void : z.input<z.ZodObject<TArgs>>;
+
 type ProcedureOf<TFunction, TMeta> =
   TFunction extends ConvoyFunction<"query", "public", infer TArgs, infer TReturn>
-    ? TRPCQueryProcedure<{ input: z.input<z.ZodObject<TArgs>>; output: Awaited<TReturn>; meta: TMeta }>
+    ? TRPCQueryProcedure<{ input: InputOf<TArgs>; output: Awaited<TReturn>; meta: TMeta }>
     : TFunction extends ConvoyFunction<"mutation", "public", infer TArgs, infer TReturn>
-      ? TRPCMutationProcedure<{ input: z.input<z.ZodObject<TArgs>>; output: Awaited<TReturn>; meta: TMeta }>
+      ? TRPCMutationProcedure<{ input: InputOf<TArgs>; output: Awaited<TReturn>; meta: TMeta }>
       : never;
 
 type LiveRecord<TTree, TMeta> = {
@@ -46,7 +51,7 @@ type LiveRecord<TTree, TMeta> = {
         : K
   ]: TTree[K] extends ConvoyFunction<"query", "public", infer TArgs, infer TReturn>
     ? TRPCSubscriptionProcedure<{
-        input: z.input<z.ZodObject<TArgs>>;
+        input: InputOf<TArgs>;
         output: AsyncIterable<Awaited<TReturn>, void, any>;
         meta: TMeta;
       }>
@@ -176,7 +181,8 @@ export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends
       }
       if (value.visibility !== "public" || (live && value.kind !== "query")) continue;
       const dotted = path.join(".");
-      const procedure = t.procedure.input(value.args);
+      // A left-out input is `{}`, as on the native endpoints; zod errors keep their issues.
+      const procedure = t.procedure.input((input: unknown) => value.args.parse(input ?? {}));
       if (live) {
         record[name] = procedure.subscription(async function* ({ ctx, input, signal }) {
           const engine = options.live ?? (ctx as ConvoyContext)?.live;

@@ -557,6 +557,8 @@ export function describeServerSuite(factory: TestDriverFactory): void {
         );
         expect(tooLarge.data?.httpStatus).toBe(413);
         expect(await trpc({}, smallServer.url).users.list.query({})).toHaveLength(1);
+        // A function without required arguments can be called with no input, as on /api/query.
+        expect(await trpc({}, smallServer.url).users.list.query()).toHaveLength(1);
       });
     });
 

@@ -29,8 +29,8 @@ export interface ConvoyContext {
 }
 
 /** A function's tRPC input: its zod input, which may be left out when no argument is required. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "has no required key"
 type InputOf<TArgs extends z.ZodRawShape> =
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "has no required key"
   {} extends z.input<z.ZodObject<TArgs>> ? z.input<z.ZodObject<TArgs>> | void : z.input<z.ZodObject<TArgs>>;
 
 type ProcedureOf<TFunction, TMeta> =

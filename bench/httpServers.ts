@@ -8,6 +8,7 @@
  *   running the SQL Convoy runs, either in Convoy's transaction (`/tx/query`,
  *   `/tx/mutation`) or as one autocommit statement (`/auto/query`, `/auto/mutation`).
  */
+import { rawTransaction } from "./rawPg.js";
 import { bulkInsertDocuments } from "./seed.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -146,22 +147,6 @@ async function recordConvoySql(driver: Driver, users: string[]): Promise<Transac
     }
   }
   return { mutation: setups[0]!, query: setups[1]! };
-}
-
-/** Runs one statement the way Convoy's Postgres driver does: BEGIN + setup, statement, COMMIT. */
-async function rawTransaction(pool: pg.Pool, setup: string, text: string, params: unknown[]): Promise<unknown[]> {
-  const client = await pool.connect();
-  try {
-    await client.query(`BEGIN; ${setup}`);
-    const result = await client.query(text, params);
-    await client.query("COMMIT");
-    return result.rows;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
 }
 
 /**

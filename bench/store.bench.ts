@@ -20,6 +20,7 @@ import { defineRef, defineSchema, defineTable, type Id } from "../runtime/index.
 import { generateId } from "../runtime/schema/ids.js";
 import { nextCreationTime } from "../runtime/store/creationTime.js";
 import { createDocumentStore } from "../runtime/store/documentStore.js";
+import { rawTransaction } from "./rawPg.js";
 import { bulkInsertDocuments } from "./seed.js";
 import {
   formatTable,
@@ -78,22 +79,6 @@ const projectDoc = (users: UserId[], i: number) => ({
   userId: users[i % users.length]!,
   createdAt: i,
 });
-
-/** Runs one statement the way Convoy's Postgres driver does: BEGIN + setup, statement, COMMIT. */
-async function rawTransaction(pool: pg.Pool, setup: string, text: string, params: unknown[]): Promise<unknown[]> {
-  const client = await pool.connect();
-  try {
-    await client.query(`BEGIN; ${setup}`);
-    const result = await client.query(text, params);
-    await client.query("COMMIT");
-    return result.rows;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 /** Fails unless Convoy and drizzle send exactly the statements the raw baselines send. */
 async function checkSameSql(driver: Driver, users: UserId[]): Promise<void> {

@@ -2,8 +2,8 @@ import type { Driver, SqlExecutor } from "../../runtime/drivers/driver.js";
 import { ConvoyError } from "../../runtime/errors.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import type { TableDefinition } from "../../runtime/schema/defineTable.js";
+import { canonicalJson } from "../../runtime/store/canonicalJson.js";
 import {
-  canonicalJson,
   createIndexSql,
   createTableSql,
   describeTable,

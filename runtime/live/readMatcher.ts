@@ -1,6 +1,6 @@
 import type { Read } from "../store/readSet.js";
 import { valueAtPath } from "../store/sortKey.js";
-import { canonicalJson } from "../store/ddl.js";
+import { canonicalJson } from "../store/canonicalJson.js";
 import type { Change, ChangedDocument } from "./changeFeed.js";
 
 /** jsonb's order of types: null < string < number < boolean < array < object. */

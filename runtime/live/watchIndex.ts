@@ -1,4 +1,4 @@
-import { canonicalJson } from "../store/ddl.js";
+import { canonicalJson } from "../store/canonicalJson.js";
 import type { Read } from "../store/readSet.js";
 import type { Change, ChangedDocument } from "./changeFeed.js";
 import { keyOf } from "./readMatcher.js";

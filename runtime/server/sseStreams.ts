@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ConvoyError, isConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
 import type { LiveQueryEngine, WatchUpdate } from "../live/liveQueryEngine.js";
-import { canonicalJson } from "../store/ddl.js";
+import { canonicalJson } from "../store/canonicalJson.js";
 import { errorResponse } from "./errorResponse.js";
 
 /** A watch a client asks for: its own id for it, the query, and the arguments. */

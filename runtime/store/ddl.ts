@@ -75,12 +75,3 @@ export function describeTable(table: TableDefinition): { fields: unknown; indexe
     indexes: table.indexes.map((index) => [index.name, ...index.fields]),
   };
 }
-
-/** JSON with object keys sorted, so values that went through jsonb compare equal. @internal */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item !== null && typeof item === "object" && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item,
-  );
-}

@@ -1,6 +1,6 @@
 import { isConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
-import { canonicalJson } from "../store/ddl.js";
+import { canonicalJson } from "../store/canonicalJson.js";
 import type { Read } from "../store/readSet.js";
 import type { ConvoyRuntime } from "../server/convoyRuntime.js";
 import { ChangeFeed, type Change } from "./changeFeed.js";
@@ -19,7 +19,6 @@ interface Watch {
   args: unknown;
   auth: UserIdentity | null;
   listeners: Set<WatchListener>;
-  reads: Read[];
   /** JSON of the last pushed update, to push only changes. */
   lastJson: string | undefined;
   lastUpdate: WatchUpdate | undefined;
@@ -121,7 +120,6 @@ export class LiveQueryEngine {
         args: args ?? {},
         auth,
         listeners: new Set(),
-        reads: [],
         lastJson: undefined,
         lastUpdate: undefined,
         running: null,
@@ -148,7 +146,8 @@ export class LiveQueryEngine {
     const affected = new Set<Watch>();
     for (const change of changes) {
       for (const watch of this.index.candidates(change)) {
-        if (!affected.has(watch) && watch.reads.some((read) => changeTouchesRead(change, read))) affected.add(watch);
+        if (affected.has(watch)) continue;
+        if (this.index.readsOf(watch).some((read) => changeTouchesRead(change, read))) affected.add(watch);
       }
     }
     for (const watch of affected) this.schedule(watch);
@@ -200,7 +199,6 @@ export class LiveQueryEngine {
       }
     }
     if (this.watches.get(watch.key) !== watch) return;
-    watch.reads = reads;
     this.index.set(watch, reads);
     const json = JSON.stringify(update);
     if (json === watch.lastJson) return;

@@ -1,16 +1,14 @@
 import type { Server } from "node:http";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import { type LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
 import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
-import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
-import { testSchema } from "../support/testSchema.js";
+import { startLive, type LiveHarness } from "../support/liveHarness.js";
+import { testDriverFactories } from "../support/testDatabases.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -19,7 +17,7 @@ const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
 
 for (const factory of testDriverFactories) {
   describe.skipIf(factory.unavailable !== null)(`client.watch on ${factory.name}`, () => {
-    let database: TestDatabase;
+    let live: LiveHarness;
     let engine: LiveQueryEngine;
     let convoy: ConvoyApp;
     let server: Server;
@@ -38,25 +36,16 @@ for (const factory of testDriverFactories) {
     };
 
     beforeAll(async () => {
-      database = await factory.open();
-      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-      const runtime = new ConvoyRuntime({
-        schema: testSchema,
-        functions: liveTestFunctions,
-        driver: database.driver,
-        schemaName: database.schemaName,
-      });
-      engine = new LiveQueryEngine({ runtime, pollIntervalMs: 200 });
-      await engine.start();
-      convoy = createConvoyApp({ runtime, functions: liveTestFunctions, live: engine });
+      live = await startLive(factory, liveTestFunctions);
+      engine = live.engine;
+      convoy = createConvoyApp({ runtime: live.runtime, functions: liveTestFunctions, live: engine });
       await listen(0);
       client = createConvoyClient({ url: `http://127.0.0.1:${port}`, EventSource });
     });
     afterAll(async () => {
       client?.close();
       await stopServer();
-      await engine?.stop();
-      await database?.dispose();
+      await live?.dispose();
     });
 
     it("delivers the current result, then each change, all watches on one stream", async () => {

@@ -10,7 +10,8 @@
  * BENCH_SUBSCRIBERS (idle SSE streams for the memory figure, default 10000; each needs a
  * file descriptor in this process and in the server process: raise `ulimit -n` if needed),
  * BENCH_SECONDS (measured seconds per throughput sample, default 2), BENCH_BASELINES=0 to
- * skip the naive and polling baselines.
+ * skip the naive and polling baselines, BENCH_ONLY=throughput to run only the insert
+ * throughput comparison (b, c).
  * Creates the schemas bench_live, bench_live_local and bench_live_raw and drops them at the end.
  */
 import { fork, spawnSync, type ChildProcess } from "node:child_process";
@@ -557,6 +558,34 @@ async function inProcess() {
 
 // ---------------------------------------------------------------------------
 
+function printThroughput(bc: Awaited<ReturnType<typeof inProcess>>): void {
+  const { results, names } = bc;
+  const r = (name: string) => results.get(name)!;
+  console.log(`\nInsert throughput in process, ${RUN.concurrency} workers, ${POOL_SIZE} connections`);
+  console.log(
+    formatTable(
+      ["contender", "ops/s", "range ops/s", "p50 ms", "p99 ms", "÷ 0 watches", "÷ raw auto", "÷ raw tx"],
+      [names.OFF, names.NONE, names.MANY, names.RAW_AUTO, names.RAW_TX].map((name) => {
+        const m = r(name);
+        return [
+          name,
+          fmt(m.opsPerSec, 0),
+          `${fmt(m.minOpsPerSec, 0)}–${fmt(m.maxOpsPerSec, 0)}`,
+          fmt(m.p50, 2),
+          fmt(m.p99, 2),
+          fmt(m.opsPerSec / r(names.NONE).opsPerSec, 2),
+          fmt(m.opsPerSec / r(names.RAW_AUTO).opsPerSec, 2),
+          fmt(m.opsPerSec / r(names.RAW_TX).opsPerSec, 2),
+        ];
+      }),
+      1,
+    ),
+  );
+  console.log(
+    `  ${bc.watchCount} watches started in ${fmt(bc.watchSeconds)} s; query re-runs while inserting: ${bc.runsDuring}; engine errors: ${bc.engineErrors.length}`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const limit = fdLimit();
@@ -573,6 +602,13 @@ async function main(): Promise<void> {
   })();
   console.log(`Convoy live-query bench: ${version.split(" on ")[0]}, node ${process.version}`);
 
+  if (process.env.BENCH_ONLY === "throughput") {
+    console.log("\n[b, c] in process: write throughput ...");
+    printThroughput(await inProcess());
+    console.log(`\nDone in ${fmt((performance.now() - started) / 1000, 0)} s.`);
+    mutationAgent.destroy();
+    return;
+  }
   console.log("\n[a, d] engine server process: delivery latency and memory per subscriber ...");
   const a = await engineServer(idleSubscribers);
   console.log("\n[b, c] in process: write throughput ...");
@@ -633,31 +669,7 @@ async function main(): Promise<void> {
     `  per subscriber, 0 -> ${m1.streams} streams (includes the ${QUERIES} watches): rss ${per(m1.rss, m0.rss, m1.streams)} KB, heapUsed ${per(m1.heapUsed, m0.heapUsed, m1.streams)} KB`,
   );
 
-  const { results, names } = bc;
-  const r = (name: string) => results.get(name)!;
-  console.log(`\nInsert throughput in process, ${RUN.concurrency} workers, ${POOL_SIZE} connections`);
-  console.log(
-    formatTable(
-      ["contender", "ops/s", "range ops/s", "p50 ms", "p99 ms", "÷ 0 watches", "÷ raw auto", "÷ raw tx"],
-      [names.OFF, names.NONE, names.MANY, names.RAW_AUTO, names.RAW_TX].map((name) => {
-        const m = r(name);
-        return [
-          name,
-          fmt(m.opsPerSec, 0),
-          `${fmt(m.minOpsPerSec, 0)}–${fmt(m.maxOpsPerSec, 0)}`,
-          fmt(m.p50, 2),
-          fmt(m.p99, 2),
-          fmt(m.opsPerSec / r(names.NONE).opsPerSec, 2),
-          fmt(m.opsPerSec / r(names.RAW_AUTO).opsPerSec, 2),
-          fmt(m.opsPerSec / r(names.RAW_TX).opsPerSec, 2),
-        ];
-      }),
-      1,
-    ),
-  );
-  console.log(
-    `  ${bc.watchCount} watches started in ${fmt(bc.watchSeconds)} s; query re-runs while inserting: ${bc.runsDuring}; engine errors: ${bc.engineErrors.length}`,
-  );
+  printThroughput(bc);
   console.log(`\nDone in ${fmt((performance.now() - started) / 1000, 0)} s.`);
   mutationAgent.destroy();
 }

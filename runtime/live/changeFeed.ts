@@ -66,8 +66,8 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private notifying: Promise<void> | null = null;
-  private notifyAgain = false;
+  /** A local commit asked the next read to NOTIFY other processes. */
+  private notifyPending = false;
   private readonly table: string;
   /** Marks this process's NOTIFY payloads, so its listener can ignore them. */
   private readonly token = randomBytes(8).toString("hex");
@@ -133,34 +133,18 @@ export class ChangeFeed {
   }
 
   /**
-   * A Convoy mutation committed here: read the log now, and tell other processes with
-   * one NOTIFY (coalesced: at most one in flight, plus one after it).
+   * A Convoy mutation committed here: read the log now, and tell other processes. The
+   * NOTIFY rides on that read's statement, so a burst of commits costs one statement
+   * per read, not two.
    */
   committed(): void {
+    if (this.options.driver.kind !== "pglite") this.notifyPending = true;
     this.poke();
-    if (this.options.driver.kind === "pglite") return;
-    if (this.notifying) {
-      this.notifyAgain = true;
-      return;
-    }
-    this.notifying = this.options.driver
-      .query("SELECT pg_notify($1::text, $2::text)", [changeChannel(this.options.schemaName), this.token])
-      .then(
-        () => undefined,
-        (error: unknown) => this.options.onError?.(error),
-      )
-      .finally(() => {
-        this.notifying = null;
-        if (this.notifyAgain) {
-          this.notifyAgain = false;
-          this.committed();
-        }
-      });
   }
 
   /** Resolves when every read asked for so far is done (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.polling || this.notifying) await (this.polling ?? this.notifying);
+    while (this.polling) await this.polling;
   }
 
   private async currentCursor(): Promise<FeedCursor> {
@@ -174,6 +158,8 @@ export class ChangeFeed {
   private async poll(): Promise<void> {
     const cursor = this.cursor;
     if (cursor === null) return;
+    const notify = this.notifyPending;
+    this.notifyPending = false;
     try {
       const [row] = await this.options.driver.query<{
         xmax: string;
@@ -185,14 +171,19 @@ export class ChangeFeed {
                 ARRAY(SELECT pg_snapshot_xip(s)::text) AS xip,
                 (SELECT json_agg(c ORDER BY c.id) FROM ${this.table} c
                   WHERE (c.xid >= $1::xid8 OR c.xid = ANY($2::xid8[])) AND pg_visible_in_snapshot(c.xid, s)) AS changes
+                ${notify ? ", pg_notify($3::text, $4::text) AS notified" : ""}
            FROM snapshot`,
-        [cursor.xmax, cursor.inProgress],
+        notify
+          ? [cursor.xmax, cursor.inProgress, changeChannel(this.options.schemaName), this.token]
+          : [cursor.xmax, cursor.inProgress],
       );
       if (this.cursor !== cursor) return; // reset while reading: the reset covers it
       this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
       const changes = (row!.changes ?? []).map(toChange);
       if (changes.length > 0) this.options.onChanges(changes);
     } catch (error) {
+      // Other processes still need to hear of the commit: the next read notifies.
+      if (notify) this.notifyPending = true;
       this.options.onError?.(error);
     }
   }

@@ -1,5 +1,7 @@
 import pg from "pg";
 import type { Driver, SqlExecutor } from "../driver.js";
+import { inlineParameters } from "./inlineParameters.js";
+import { confirmListenerDelivery, PROBE_PREFIX } from "./listenerProbe.js";
 
 /** Options of {@link createPostgresDriver}. */
 export interface PostgresDriverOptions {
@@ -7,6 +9,13 @@ export interface PostgresDriverOptions {
   connectionString: string;
   /** Pool size. @default 10 */
   maxConnections?: number;
+  /**
+   * Where the live-query listener connects (LISTEN), when `connectionString` goes
+   * through a pool that cannot keep a session, such as PgBouncer in transaction mode.
+   * Must reach PostgreSQL directly (or through a session-mode pool).
+   * @default connectionString
+   */
+  listenConnectionString?: string;
 }
 
 /** `postgres://user@host:5432/db` without the password, for logs. @internal */
@@ -32,10 +41,15 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  const listenUrl = options.listenConnectionString ?? options.connectionString;
+  // The first LISTEN checks that notifications arrive; later ones are reconnects.
+  let listenerConfirmed = false;
 
   return {
     kind: "postgres",
-    description: `Postgres at ${redactConnectionString(options.connectionString)}`,
+    description:
+      `Postgres at ${redactConnectionString(options.connectionString)}` +
+      (listenUrl === options.connectionString ? "" : ` (listener at ${redactConnectionString(listenUrl)})`),
 
     async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
       const result = await pool.query(text, params as unknown[] | undefined);
@@ -51,21 +65,35 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
         broken = error;
       };
       client.on("error", onError);
+      // BEGIN travels with the first statement when that statement's values can be
+      // written into its text: one round trip fewer per transaction.
+      let begin: string | null = setup ? `BEGIN; ${setup}` : "BEGIN";
       try {
-        await client.query(setup ? `BEGIN; ${setup}` : "BEGIN");
         const tx: SqlExecutor = {
           async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+            if (begin !== null) {
+              const opening = begin;
+              begin = null;
+              const inlined = inlineParameters(text, params);
+              if (inlined !== null) {
+                const results = (await client.query(`${opening}; ${inlined}`)) as unknown as pg.QueryResult[];
+                return results[results.length - 1]!.rows as TRow[];
+              }
+              await client.query(opening);
+            }
             const result = await client.query(text, params as unknown[] | undefined);
             return result.rows as TRow[];
           },
         };
         const value = await body(tx);
-        await client.query("COMMIT");
+        // A body that ran no statement opened no transaction.
+        if (begin === null) await client.query("COMMIT");
         return value;
       } catch (error) {
-        await client.query("ROLLBACK").catch((rollbackError: Error) => {
-          broken = rollbackError;
-        });
+        if (begin === null)
+          await client.query("ROLLBACK").catch((rollbackError: Error) => {
+            broken = rollbackError;
+          });
         throw error;
       } finally {
         client.off("error", onError);
@@ -74,7 +102,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
     },
 
     async listen(channel, onNotify, onLost) {
-      const client = new pg.Client({ connectionString: options.connectionString });
+      const client = new pg.Client({ connectionString: listenUrl });
       let lost = false;
       const lose = (error: unknown) => {
         if (lost) return;
@@ -85,10 +113,22 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
       client.on("error", lose);
       client.on("end", () => lose(new Error("listener connection ended")));
       client.on("notification", (message) => {
-        if (message.channel === channel) onNotify(message.payload ?? "");
+        const payload = message.payload ?? "";
+        if (message.channel === channel && !payload.startsWith(PROBE_PREFIX)) onNotify(payload);
       });
-      await client.connect();
-      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      try {
+        await client.connect();
+        await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+        if (!listenerConfirmed) {
+          const notify = (payload: string) => pool.query("SELECT pg_notify($1::text, $2::text)", [channel, payload]);
+          await confirmListenerDelivery(client, channel, notify, redactConnectionString(listenUrl));
+          listenerConfirmed = true;
+        }
+      } catch (error) {
+        lost = true;
+        await client.end().catch(() => {});
+        throw error;
+      }
       return async () => {
         lost = true;
         await client.end().catch(() => {});

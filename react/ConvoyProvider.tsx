@@ -1,15 +1,26 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createContext, useContext, useState, type ReactNode } from "react";
+import { createContext, useContext, useMemo, useState, type ReactNode } from "react";
 import type { ConvoyClient } from "../runtime/client/convoyClient.js";
 import { ConvoyError } from "../runtime/errors.js";
 
-const ConvoyContext = createContext<ConvoyClient | null>(null);
+interface ConvoyContextValue {
+  client: ConvoyClient;
+  queryKeyPrefix: readonly string[];
+}
+
+const ConvoyContext = createContext<ConvoyContextValue | null>(null);
 
 /** Props of {@link ConvoyProvider}. */
 export interface ConvoyProviderProps {
   client: ConvoyClient;
   /** An existing TanStack `QueryClient` to share; by default the provider makes one. */
   queryClient?: QueryClient;
+  /**
+   * Where the Convoy router sits in your tRPC router, when you merged it under a key
+   * (`convoy: createConvoyRouter(t, functions)` is `["convoy"]`): query keys then match
+   * `trpc.convoy.*` hooks of `@trpc/react-query`. @default []
+   */
+  queryKeyPrefix?: readonly string[];
   children?: ReactNode;
 }
 
@@ -22,23 +33,42 @@ export interface ConvoyProviderProps {
  * <ConvoyProvider client={createConvoyClient()}><App /></ConvoyProvider>
  * ```
  */
-export function ConvoyProvider({ client, queryClient, children }: ConvoyProviderProps): ReactNode {
+export function ConvoyProvider({
+  client,
+  queryClient,
+  queryKeyPrefix = NO_PREFIX,
+  children,
+}: ConvoyProviderProps): ReactNode {
   const [ownQueryClient] = useState(() => queryClient ?? new QueryClient());
+  const prefixHash = JSON.stringify(queryKeyPrefix);
+  // prefixHash stands for queryKeyPrefix: a new array with the same keys changes nothing.
+  const value = useMemo(() => ({ client, queryKeyPrefix }), [client, prefixHash]);
   return (
-    <ConvoyContext.Provider value={client}>
+    <ConvoyContext.Provider value={value}>
       <QueryClientProvider client={queryClient ?? ownQueryClient}>{children}</QueryClientProvider>
     </ConvoyContext.Provider>
   );
 }
 
+const NO_PREFIX: readonly string[] = [];
+
 /** The client of the nearest {@link ConvoyProvider}. */
 export function useConvoyClient(): ConvoyClient {
-  const client = useContext(ConvoyContext);
-  if (client === null) {
+  return useConvoyContext().client;
+}
+
+/** The query-key prefix of the nearest {@link ConvoyProvider}. @internal */
+export function useQueryKeyPrefix(): readonly string[] {
+  return useConvoyContext().queryKeyPrefix;
+}
+
+function useConvoyContext(): ConvoyContextValue {
+  const context = useContext(ConvoyContext);
+  if (context === null) {
     throw new ConvoyError({
       code: "BAD_REQUEST",
       message: "No Convoy client here: wrap your app in <ConvoyProvider client={createConvoyClient()}>",
     });
   }
-  return client;
+  return context;
 }

@@ -1,4 +1,14 @@
 export { ConvoyProvider, useConvoyClient, type ConvoyProviderProps } from "./ConvoyProvider.js";
 export { useQuery, type UseConvoyQueryOptions } from "./useQuery.js";
-export { useMutation } from "./useMutation.js";
+export { useMutation, type UseConvoyMutationOptions } from "./useMutation.js";
+export type { OptimisticQueryCache, OptimisticUpdate } from "./optimisticUpdate.js";
+export {
+  usePaginatedQuery,
+  type PaginatedQueryArgs,
+  type PaginatedQueryItem,
+  type PaginatedQueryReference,
+  type PaginationStatus,
+  type UsePaginatedQueryOptions,
+  type UsePaginatedQueryResult,
+} from "./usePaginatedQuery.js";
 export { convoyQueryKey } from "./queryKey.js";

@@ -1,29 +1,62 @@
 import {
+  useQueryClient,
   useMutation as useTanstackMutation,
   type UseMutationOptions,
   type UseMutationResult,
 } from "@tanstack/react-query";
 import type { ConvoyError } from "../runtime/errors.js";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
-import { useConvoyClient } from "./ConvoyProvider.js";
+import { useConvoyClient, useQueryKeyPrefix } from "./ConvoyProvider.js";
+import { applyOptimisticUpdate, type OptimisticUpdate } from "./optimisticUpdate.js";
+
+/** Options of {@link useMutation}: TanStack's, plus `optimisticUpdate`. */
+export type UseConvoyMutationOptions<TRef extends FunctionReference<"mutation">, TContext = unknown> = Omit<
+  UseMutationOptions<FunctionReturnType<TRef>, ConvoyError, FunctionArgs<TRef>, TContext>,
+  "mutationFn"
+> & {
+  /**
+   * Shows the expected result at once: set cached query results from the mutation's
+   * args. Undone if the mutation fails; either way the touched queries then show the
+   * server's result.
+   */
+  optimisticUpdate?: OptimisticUpdate<FunctionArgs<TRef>>;
+};
 
 /**
  * TanStack Query's `useMutation` for a Convoy mutation. Watched queries update by
- * themselves after it commits; use `onMutate` with the query cache for optimistic updates.
+ * themselves after it commits; `optimisticUpdate` shows the expected result before.
  *
  * @example
  * ```tsx
- * const createProject = useMutation(api.projects.createProject);
+ * const createProject = useMutation(api.projects.createProject, {
+ *   optimisticUpdate: (cache, { userId, name }) => {
+ *     const list = cache.getQuery(api.projects.listProjects, { userId });
+ *     if (list) cache.setQuery(api.projects.listProjects, { userId }, [{ _id: "pending", name, userId } as never, ...list]);
+ *   },
+ * });
  * createProject.mutate({ userId, name: "My App" });
  * ```
  */
 export function useMutation<TRef extends FunctionReference<"mutation">, TContext = unknown>(
   ref: TRef,
-  options: Omit<
-    UseMutationOptions<FunctionReturnType<TRef>, ConvoyError, FunctionArgs<TRef>, TContext>,
-    "mutationFn"
-  > = {},
+  options: UseConvoyMutationOptions<TRef, TContext> = {},
 ): UseMutationResult<FunctionReturnType<TRef>, ConvoyError, FunctionArgs<TRef>, TContext> {
   const client = useConvoyClient();
-  return useTanstackMutation({ ...options, mutationFn: (args) => client.mutation(ref, args) });
+  const queryClient = useQueryClient();
+  const prefix = useQueryKeyPrefix();
+  const { optimisticUpdate, ...tanstackOptions } = options;
+  return useTanstackMutation({
+    ...tanstackOptions,
+    mutationFn: async (args) => {
+      const settle = optimisticUpdate ? applyOptimisticUpdate(queryClient, optimisticUpdate, args, prefix) : null;
+      try {
+        const value = await client.mutation(ref, args);
+        settle?.(false);
+        return value;
+      } catch (error) {
+        settle?.(true);
+        throw error;
+      }
+    },
+  });
 }

@@ -7,7 +7,7 @@ import {
 import { useEffect } from "react";
 import type { ConvoyError } from "../runtime/errors.js";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
-import { useConvoyClient } from "./ConvoyProvider.js";
+import { useConvoyClient, useQueryKeyPrefix } from "./ConvoyProvider.js";
 import { convoyQueryKey } from "./queryKey.js";
 
 /** Options of {@link useQuery}: TanStack's, plus `subscribe`. */
@@ -38,15 +38,15 @@ export function useQuery<TRef extends FunctionReference<"query">>(
 ): UseQueryResult<FunctionReturnType<TRef>, ConvoyError> {
   const client = useConvoyClient();
   const queryClient = useQueryClient();
+  const prefix = useQueryKeyPrefix();
   const { subscribe = true, ...tanstackOptions } = options;
-  const queryKey = convoyQueryKey(ref, args);
+  const queryKey = convoyQueryKey(ref, args, prefix);
   const enabled = tanstackOptions.enabled !== false;
   const keyHash = JSON.stringify(queryKey);
 
   useEffect(() => {
     if (!enabled || !subscribe) return;
-    const [path, { input }] = convoyQueryKey(ref, args);
-    const key = [path, { input, type: "query" as const }];
+    const key = queryKey;
     return client.watch(
       ref,
       args,

@@ -50,3 +50,4 @@ export {
   type ReferenceTree,
 } from "./functions/functionReference.js";
 export type { RegisteredIdentity, UserIdentity } from "./functions/auth.js";
+export { paginationOptsValidator } from "./functions/paginationOptsValidator.js";

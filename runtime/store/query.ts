@@ -24,6 +24,12 @@ export interface PaginationOptions {
   numItems: number;
   /** `null` for the first page, then the previous page's `continueCursor`. */
   cursor: string | null;
+  /**
+   * Ends the page at this cursor (a `continueCursor` this page returned before) instead of
+   * after `numItems`: the page keeps the same span as documents come and go, so live
+   * pages neither overlap nor leave gaps. `usePaginatedQuery` sets it on loaded pages.
+   */
+  endCursor?: string | null;
 }
 
 /** One page of {@link OrderedQuery.paginate}. */
@@ -201,25 +207,32 @@ export class QueryImpl {
     return conditions;
   }
 
-  private async run(limit: number | null, after: unknown[] | null): Promise<DocumentRow[]> {
+  private async run(
+    limit: number | null,
+    after: unknown[] | null,
+    until: unknown[] | null = null,
+  ): Promise<DocumentRow[]> {
     const { ctx, state } = this;
     const params = new SqlParams();
     const { key } = this.sortKey();
     const direction = state.order === "desc" ? "DESC" : "ASC";
     const conditions = [...this.rangeConditions(params), ...state.filters.map((node) => booleanSql(node, params))];
-    if (after !== null) {
+    // Keyset bounds: strictly after `after`, up to and including `until`, in read order.
+    const bound = (position: unknown[], ascending: string, descending: string) => {
       const values = key.map((part, i) =>
-        params.add(part.cast === "jsonb" ? JSON.stringify(after[i]) : after[i], part.cast),
+        params.add(part.cast === "jsonb" ? JSON.stringify(position[i]) : position[i], part.cast),
       );
       conditions.push(
-        `(${key.map((part) => part.sql).join(", ")}) ${direction === "ASC" ? ">" : "<"} (${values.join(", ")})`,
+        `(${key.map((part) => part.sql).join(", ")}) ${direction === "ASC" ? ascending : descending} (${values.join(", ")})`,
       );
-    }
+    };
+    if (after !== null) bound(after, ">", "<");
+    if (until !== null) bound(until, "<=", ">=");
     const text =
       `SELECT _id, _creation_time, doc FROM ${tableSql(ctx.schemaName, state.tableName)}` +
       (conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "") +
       ` ORDER BY ${key.map((part) => `${part.sql} ${direction}`).join(", ")}` +
-      (limit === null ? "" : ` LIMIT ${params.add(limit, "int4")}`);
+      (limit === null ? "" : ` LIMIT ${params.add(limit, "int8")}`);
     ctx.onRead?.({
       kind: "indexRange",
       table: state.tableName,
@@ -283,6 +296,14 @@ export class QueryImpl {
     }
     const { key, identity } = this.sortKey();
     const after = cursor === null || cursor === undefined ? null : decodeCursor(cursor, identity, key);
+    const endCursor = options.endCursor;
+    if (endCursor !== null && endCursor !== undefined) {
+      const until = decodeCursor(endCursor, identity, key);
+      // A cursor from before any document (an empty first page) ends an empty page.
+      const rows = until === null ? [] : await this.run(null, after, until);
+      const next = await this.run(1, until ?? after);
+      return { page: rows.map(rowToDocument), isDone: next.length === 0, continueCursor: endCursor };
+    }
     const rows = await this.run(numItems + 1, after);
     const isDone = rows.length <= numItems;
     const pageRows = isDone ? rows : rows.slice(0, numItems);

@@ -5,7 +5,7 @@ import { QueryClient } from "@tanstack/react-query";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { EventSource } from "eventsource";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConvoyProvider, convoyQueryKey, useMutation, useQuery } from "../../react/index.js";
+import { ConvoyProvider, convoyQueryKey, useMutation, usePaginatedQuery, useQuery } from "../../react/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
@@ -14,7 +14,7 @@ import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory } from "../support/testDatabases.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
-  projects: { byUser: "query", add: "mutation" },
+  projects: { byUser: "query", add: "mutation", page: "query", addAt: "mutation" },
   users: { add: "mutation" },
 });
 
@@ -119,5 +119,106 @@ describe("convoy/react", () => {
     } finally {
       console.error = spy;
     }
+  });
+});
+
+function PagedProjects({ userId }: { userId: string }) {
+  const { results, status, loadMore } = usePaginatedQuery(
+    api.projects.page,
+    { userId: userId as never },
+    { initialNumItems: 2 },
+  );
+  return (
+    <div>
+      <p data-testid="paged">{results.map((project) => project.createdAt).join(",")}</p>
+      <p data-testid="status">{status}</p>
+      <button onClick={() => loadMore(2)}>more</button>
+    </div>
+  );
+}
+
+describe("usePaginatedQuery", () => {
+  it("loads pages on demand, keeps them live, and never shows an item twice", async () => {
+    const userId = await writer.mutation(api.users.add, { name: "Pam" });
+    for (const createdAt of [10, 20, 30, 40, 50]) {
+      await writer.mutation(api.projects.addAt, { userId, name: `p${createdAt}`, createdAt });
+    }
+    render(
+      <ConvoyProvider client={client}>
+        <PagedProjects userId={userId} />
+      </ConvoyProvider>,
+    );
+    const paged = () => screen.getByTestId("paged").textContent;
+    const status = () => screen.getByTestId("status").textContent;
+    await waitFor(() => expect(paged()).toBe("10,20"));
+    expect(status()).toBe("CanLoadMore");
+    await act(async () => screen.getByText("more").click());
+    await waitFor(() => expect(paged()).toBe("10,20,30,40"));
+    // Inside the first page's span: that page grows, the second keeps its items.
+    await writer.mutation(api.projects.addAt, { userId, name: "inside", createdAt: 15 });
+    await waitFor(() => expect(paged()).toBe("10,15,20,30,40"), { timeout: 5000 });
+    await act(async () => screen.getByText("more").click());
+    await waitFor(() => expect(status()).toBe("Exhausted"));
+    expect(paged()).toBe("10,15,20,30,40,50");
+    // After the end: the open last page picks it up.
+    await writer.mutation(api.projects.addAt, { userId, name: "late", createdAt: 60 });
+    await waitFor(() => expect(paged()).toBe("10,15,20,30,40,50,60"), { timeout: 5000 });
+    expect(live.engine.stats().watches).toBe(3);
+  });
+});
+
+function OptimisticProjects({ userId, name }: { userId: string; name: string }) {
+  const { data } = useQuery(api.projects.byUser, { userId: userId as never });
+  const add = useMutation(api.projects.addAt, {
+    optimisticUpdate: (cache, args) => {
+      const names = cache.getQuery(api.projects.byUser, { userId: args.userId });
+      if (names) cache.setQuery(api.projects.byUser, { userId: args.userId }, [...names, `${args.name} (saving)`]);
+    },
+  });
+  return (
+    <div>
+      <p data-testid="optimistic">{data === undefined ? "loading" : data.join(",") || "none"}</p>
+      <button onClick={() => add.mutate({ userId: userId as never, name, createdAt: 1 })}>save</button>
+      {add.error ? <p data-testid="optimistic-error">{add.error.message}</p> : null}
+    </div>
+  );
+}
+
+/** Renders the component on a fresh cache and records every value the cache held for the user's list. */
+async function renderOptimistic(name: string) {
+  const userId = await writer.mutation(api.users.add, { name: "Opt" });
+  const queryClient = new QueryClient();
+  const key = JSON.stringify(convoyQueryKey(api.projects.byUser, { userId }));
+  const cached: unknown[] = [];
+  queryClient.getQueryCache().subscribe((event) => {
+    if (event.type === "updated" && event.action.type === "success" && JSON.stringify(event.query.queryKey) === key) {
+      // Listeners run batched, later: the action holds the value of that moment.
+      cached.push(event.action.data);
+    }
+  });
+  render(
+    <ConvoyProvider client={client} queryClient={queryClient}>
+      <OptimisticProjects userId={userId} name={name} />
+    </ConvoyProvider>,
+  );
+  await waitFor(() => expect(screen.getByTestId("optimistic").textContent).toBe("none"));
+  await act(async () => screen.getByText("save").click());
+  return cached;
+}
+
+describe("optimistic updates", () => {
+  it("show the expected result at once, then the server's", async () => {
+    const cached = await renderOptimistic("fast");
+    await waitFor(() => expect(screen.getByTestId("optimistic").textContent).toBe("fast"), { timeout: 5000 });
+    expect(cached).toContainEqual(["fast (saving)"]);
+    expect(cached.at(-1)).toEqual(["fast"]);
+  });
+
+  it("are undone when the mutation fails", async () => {
+    const cached = await renderOptimistic("");
+    await waitFor(() => expect(screen.getByTestId("optimistic-error").textContent).toMatch(/A project needs a name/));
+    await waitFor(() => expect(cached.at(-1)).toEqual([]));
+    expect(cached).toContainEqual([" (saving)"]);
+    expect(screen.getByTestId("optimistic").textContent).toBe("none");
   });
 });

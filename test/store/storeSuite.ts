@@ -520,6 +520,34 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
         expect(after).toMatchObject({ page: [], isDone: true });
       });
 
+      it("endCursor pins a page's span: inserts inside it grow that page, not the next", async () => {
+        const userId = await addUser("Ada");
+        await store.mutation(async (db) => {
+          for (let i = 0; i < 6; i++) await db.insert("projects", { name: `p${i}`, userId, createdAt: i * 10 });
+        });
+        const page = (cursor: string | null, endCursor?: string) =>
+          store.query((db) =>
+            db
+              .query("projects")
+              .withIndex("by_user_created", (q) => q.eq("userId", userId))
+              .paginate({ numItems: 3, cursor, ...(endCursor ? { endCursor } : {}) }),
+          );
+        const first = await page(null);
+        expect(first.page.map((p) => p.createdAt)).toEqual([0, 10, 20]);
+        await store.mutation((db) => db.insert("projects", { name: "inside", userId, createdAt: 15 }));
+        await store.mutation((db) => db.insert("projects", { name: "after", userId, createdAt: 25 }));
+        const pinned = await page(null, first.continueCursor);
+        expect(pinned.page.map((p) => p.createdAt)).toEqual([0, 10, 15, 20]);
+        expect(pinned).toMatchObject({ isDone: false, continueCursor: first.continueCursor });
+        const second = await page(first.continueCursor);
+        expect(second.page.map((p) => p.createdAt)).toEqual([25, 30, 40]);
+        const last = await page(second.continueCursor, second.continueCursor);
+        expect(last).toMatchObject({ page: [], isDone: false });
+        const tail = await page(second.continueCursor);
+        expect(tail.page.map((p) => p.createdAt)).toEqual([50]);
+        expect((await page(tail.continueCursor, tail.continueCursor)).isDone).toBe(true);
+      });
+
       it("a cursor of another query or garbage is refused with what to do", async () => {
         await addUser("Ada");
         const { continueCursor } = await store.query((db) => db.query("users").paginate({ numItems: 1, cursor: null }));

@@ -1,12 +1,12 @@
 import { describe, expectTypeOf, it } from "vitest";
-import { useMutation, useQuery } from "../../react/index.js";
+import { useMutation, usePaginatedQuery, useQuery, type PaginationStatus } from "../../react/index.js";
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import type { Id } from "../../runtime/index.js";
 import type { liveTestFunctions } from "../support/liveTestApp.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
-  projects: { byUser: "query", add: "mutation" },
+  projects: { byUser: "query", add: "mutation", page: "query", addAt: "mutation" },
   users: { add: "mutation" },
 });
 declare const userId: Id<"users">;
@@ -30,5 +30,31 @@ describe("convoy/react types", () => {
     add.mutate({ userId });
     // @ts-expect-error a query is not a mutation
     useMutation(api.projects.byUser);
+  });
+
+  it("usePaginatedQuery infers items from the page type and leaves paginationOpts out of args", () => {
+    const list = usePaginatedQuery(api.projects.page, { userId }, { initialNumItems: 10 });
+    expectTypeOf(list.results).toEqualTypeOf<{ name: string; createdAt: number }[]>();
+    expectTypeOf(list.status).toEqualTypeOf<PaginationStatus>();
+    expectTypeOf(list.loadMore).toEqualTypeOf<(numItems: number) => void>();
+    // @ts-expect-error byUser takes no paginationOpts
+    usePaginatedQuery(api.projects.byUser, { userId }, { initialNumItems: 10 });
+    // @ts-expect-error userId is required
+    usePaginatedQuery(api.projects.page, {}, { initialNumItems: 10 });
+    // @ts-expect-error initialNumItems is required
+    usePaginatedQuery(api.projects.page, { userId }, {});
+  });
+
+  it("optimisticUpdate is typed by the mutation's args and the query's result", () => {
+    useMutation(api.projects.addAt, {
+      optimisticUpdate: (cache, args) => {
+        expectTypeOf(args).toEqualTypeOf<{ userId: Id<"users">; name: string; createdAt: number }>();
+        const names = cache.getQuery(api.projects.byUser, { userId: args.userId });
+        expectTypeOf(names).toEqualTypeOf<string[] | undefined>();
+        cache.setQuery(api.projects.byUser, { userId: args.userId }, [...(names ?? []), args.name]);
+        // @ts-expect-error byUser holds names, not numbers
+        cache.setQuery(api.projects.byUser, { userId: args.userId }, [1]);
+      },
+    });
   });
 });

@@ -1,0 +1,181 @@
+// @vitest-environment happy-dom
+// @vitest-environment-options {"settings":{"fetch":{"disableSameOriginPolicy":true}}}
+// A host app that merged Convoy into its own tRPC router, with a React app using
+// @trpc/react-query and convoy/react side by side on one QueryClient.
+import type { Server } from "node:http";
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
+import { createTRPCReact } from "@trpc/react-query";
+import { initTRPC } from "@trpc/server";
+import { createExpressMiddleware } from "@trpc/server/adapters/express";
+import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { EventSource } from "eventsource";
+import express from "express";
+import { useState } from "react";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConvoyProvider, useQuery } from "../../react/index.js";
+import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
+import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
+import type { Id } from "../../runtime/index.js";
+import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
+import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
+import { startLive, type LiveHarness } from "../support/liveHarness.js";
+import { liveTestFunctions } from "../support/liveTestApp.js";
+import { pgliteFactory } from "../support/testDatabases.js";
+
+const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
+  projects: { byUser: "query", add: "mutation" },
+  users: { add: "mutation" },
+});
+
+/** The host's own context: who is signed in, read from its session (a header here). */
+interface HostContext {
+  user: { id: string } | null;
+}
+
+function createHostRouter(live: LiveHarness) {
+  const t = initTRPC.context<HostContext>().create();
+  return t.router({
+    hello: t.procedure.query(({ ctx }) => `hello ${ctx.user?.id ?? "stranger"}`),
+    convoy: createConvoyRouter(t, liveTestFunctions, {
+      runtime: live.runtime,
+      live: live.engine,
+      auth: (ctx) => (ctx.user ? { subject: ctx.user.id } : null),
+    }),
+  });
+}
+type HostRouter = ReturnType<typeof createHostRouter>;
+
+const trpc = createTRPCReact<HostRouter>();
+
+let live: LiveHarness;
+let convoyApp: ConvoyApp;
+let server: Server;
+let url: string;
+let convoy: ConvoyClient;
+/** Query reads (not subscriptions) that reached the server, by either route. */
+let reads = 0;
+
+beforeAll(async () => {
+  live = await startLive(pgliteFactory, liveTestFunctions);
+  const app = express();
+  app.use((request, _response, next) => {
+    if (request.method !== "GET" || !request.url.includes("live.")) {
+      if (request.url.includes("projects.byUser") || request.url.startsWith("/api/query")) reads++;
+    }
+    next();
+  });
+  app.use(
+    "/trpc",
+    createExpressMiddleware({
+      router: createHostRouter(live),
+      createContext: ({ req }): HostContext => {
+        const user = req.headers["x-user"];
+        return { user: typeof user === "string" ? { id: user } : null };
+      },
+    }),
+  );
+  // Convoy's own endpoints (for convoy/react), on the same identity.
+  convoyApp = createConvoyApp({
+    runtime: live.runtime,
+    functions: liveTestFunctions,
+    live: live.engine,
+    auth: (request) => (typeof request.headers["x-user"] === "string" ? { subject: request.headers["x-user"] } : null),
+  });
+  app.use(convoyApp.app);
+  server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  convoy = createConvoyClient({ url, EventSource, headers: { "x-user": "alice" } });
+});
+afterEach(() => cleanup());
+afterAll(async () => {
+  convoy?.close();
+  convoyApp?.streams?.closeAll();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  await live?.dispose();
+});
+
+/** tRPC's own hooks: a query, kept live by the `live.*` subscription writing into its cache entry. */
+function TrpcProjects({ userId }: { userId: Id<"users"> }) {
+  const utils = trpc.useUtils();
+  const projects = trpc.convoy.projects.byUser.useQuery({ userId });
+  trpc.convoy.live.projects.byUser.useSubscription(
+    { userId },
+    { onData: (names) => utils.convoy.projects.byUser.setData({ userId }, names) },
+  );
+  const greeting = trpc.hello.useQuery();
+  const me = trpc.convoy.users.me.useQuery();
+  return (
+    <div>
+      <p data-testid="trpc">{projects.data?.join(",") ?? "loading"}</p>
+      <p data-testid="hello">{greeting.data ?? ""}</p>
+      <p data-testid="me">{me.data ?? ""}</p>
+      <button onClick={() => void utils.convoy.projects.byUser.invalidate({ userId })}>invalidate</button>
+    </div>
+  );
+}
+
+/** convoy/react's hook on the same cache entry. */
+function ConvoyProjects({ userId }: { userId: Id<"users"> }) {
+  const { data } = useQuery(api.projects.byUser, { userId });
+  return <p data-testid="convoy">{data?.join(",") ?? "loading"}</p>;
+}
+
+function HostApp({ queryClient, userId }: { queryClient: QueryClient; userId: Id<"users"> }) {
+  const [trpcClient] = useState(() =>
+    trpc.createClient({
+      links: [
+        splitLink({
+          condition: (operation) => operation.type === "subscription",
+          true: httpSubscriptionLink({
+            url: `${url}/trpc`,
+            EventSource,
+            eventSourceOptions: {
+              fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, "x-user": "alice" } }),
+            },
+          }),
+          false: httpBatchLink({ url: `${url}/trpc`, headers: { "x-user": "alice" } }),
+        }),
+      ],
+    }),
+  );
+  return (
+    <trpc.Provider client={trpcClient} queryClient={queryClient}>
+      <QueryClientProvider client={queryClient}>
+        <ConvoyProvider client={convoy} queryClient={queryClient} queryKeyPrefix={["convoy"]}>
+          <TrpcProjects userId={userId} />
+          <ConvoyProjects userId={userId} />
+        </ConvoyProvider>
+      </QueryClientProvider>
+    </trpc.Provider>
+  );
+}
+
+describe("convoy/react beside @trpc/react-query in a host app", () => {
+  it("share one live cache entry; tRPC's utils refresh it; the host's identity reaches the functions", async () => {
+    const userId = await convoy.mutation(api.users.add, { name: "Ada" });
+    const queryClient = new QueryClient();
+    render(<HostApp queryClient={queryClient} userId={userId} />);
+    await waitFor(() => expect(screen.getByTestId("trpc").textContent).toBe(""));
+    await waitFor(() => expect(screen.getByTestId("convoy").textContent).toBe(""));
+    await waitFor(() => expect(screen.getByTestId("hello").textContent).toBe("hello alice"));
+    await waitFor(() => expect(screen.getByTestId("me").textContent).toBe("alice"));
+
+    // A change made elsewhere reaches both hooks, through both subscriptions.
+    await convoy.mutation(api.projects.add, { userId, name: "live" });
+    await waitFor(() => expect(screen.getByTestId("trpc").textContent).toBe("live"), { timeout: 5000 });
+    await waitFor(() => expect(screen.getByTestId("convoy").textContent).toBe("live"), { timeout: 5000 });
+    const entries = queryClient.getQueryCache().findAll({ queryKey: [["convoy", "projects", "byUser"]] });
+    expect(entries.map((entry) => entry.queryKey)).toEqual([
+      [["convoy", "projects", "byUser"], { input: { userId }, type: "query" }],
+    ]);
+
+    // tRPC's invalidate refetches the entry convoy/react shows.
+    const before = reads;
+    await act(async () => screen.getByText("invalidate").click());
+    await waitFor(() => expect(reads).toBe(before + 1));
+    expect(screen.getByTestId("convoy").textContent).toBe("live");
+  });
+});

@@ -22,7 +22,8 @@ export function changeLogTableSql(schemaName: string): string[] {
       at timestamptz NOT NULL DEFAULT now()
     )`,
     `CREATE INDEX IF NOT EXISTS "_changes_xid" ON ${schema}."_changes" (xid)`,
-    `CREATE INDEX IF NOT EXISTS "_changes_at" ON ${schema}."_changes" (at)`,
+    // Pruning goes by id (ChangeFeed.prune); this index only cost every write.
+    `DROP INDEX IF EXISTS ${schema}."_changes_at"`,
   ];
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ChangeFeed } from "../../runtime/live/changeFeed.js";
 import { functionBuilders, type Id } from "../../runtime/index.js";
 import { type LiveQueryEngine, type WatchUpdate } from "../../runtime/live/liveQueryEngine.js";
 import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
@@ -147,6 +148,39 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
       await database.driver.query(`DELETE FROM "${database.schemaName}".users WHERE _id = $1`, [ada]);
       await expect.poll(() => seen.last(), { timeout: 5000 }).toBeNull();
       stop();
+    });
+
+    it("prunes log rows read longer ago than the retention, and keeps later ones", async () => {
+      const feed = new ChangeFeed({
+        driver: database.driver,
+        schemaName: database.schemaName,
+        onChanges: () => {},
+        onReset: () => {},
+        retentionMs: 0,
+        pollIntervalMs: 100_000_000,
+      });
+      await feed.start();
+      const logged = async (id: string) =>
+        (
+          await database.driver.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM "${database.schemaName}"."_changes" WHERE doc_id = $1`,
+            [id],
+          )
+        )[0]!.n;
+      try {
+        const first = await addUser("pruned");
+        feed.poke();
+        await feed.settled();
+        await feed.prune(); // marks what it read so far
+        const second = await addUser("kept");
+        feed.poke();
+        await feed.settled();
+        expect([await logged(first), await logged(second)]).toEqual([1, 1]);
+        await feed.prune(); // deletes up to the first mark
+        expect([await logged(first), await logged(second)]).toEqual([0, 1]);
+      } finally {
+        await feed.stop();
+      }
     });
 
     it("ranges on _creationTime are matched by bounds", async () => {

@@ -12,6 +12,12 @@ export interface OpenDatabaseOptions {
    */
   databaseUrl?: string | undefined;
   /**
+   * A direct `postgres://` URL for the live-query listener (LISTEN), when `databaseUrl`
+   * goes through PgBouncer in transaction mode. Ignored by embedded PGlite.
+   * @default process.env.CONVOY_LISTEN_URL, else databaseUrl
+   */
+  listenUrl?: string | undefined;
+  /**
    * Folder of the embedded database.
    * @default ".convoy"
    */
@@ -33,7 +39,11 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   const databaseUrl = "databaseUrl" in options ? options.databaseUrl : process.env.DATABASE_URL;
   if (databaseUrl) {
     if (await createDatabaseIfMissing(databaseUrl)) options.onProgress?.("Created the database");
-    return createPostgresDriver({ connectionString: databaseUrl });
+    const listenUrl = "listenUrl" in options ? options.listenUrl : process.env.CONVOY_LISTEN_URL;
+    return createPostgresDriver({
+      connectionString: databaseUrl,
+      ...(listenUrl ? { listenConnectionString: listenUrl } : {}),
+    });
   }
   const dataDir = options.dataDir ?? ".convoy";
   return createPgliteDriver({

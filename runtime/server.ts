@@ -17,7 +17,15 @@ export {
   type ConvoyRuntimeOptions,
   type CreateConvoyRuntimeOptions,
 } from "./server/convoyRuntime.js";
-export { createConvoyApp, convoyTRPC, type ConvoyApp, type ConvoyAppOptions } from "./server/expressApp.js";
+export {
+  createConvoyApp,
+  convoyTRPC,
+  DEFAULT_MAX_STREAMS_PER_CLIENT,
+  type ConvoyApp,
+  type ConvoyAppOptions,
+} from "./server/expressApp.js";
+export type { CorsOrigins } from "./server/cors.js";
+export { defineAuth, type AuthHook } from "./functions/auth.js";
 export {
   createConvoyRouter,
   type ConvoyContext,

@@ -4,12 +4,15 @@ import { pathToFileURL } from "node:url";
 import { build, type Message } from "esbuild";
 import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
+import { findAuthFile } from "./authHook.js";
 import type { FunctionModule } from "./discoverModules.js";
 
-/** What a bundle exports: the schema module and each function module, by index. */
+/** What a bundle exports: the schema module, each function module by index, and the auth module if any. */
 export interface LoadedBundle {
   schemaModule: Record<string, unknown>;
   modules: Record<string, unknown>[];
+  /** `convoy/auth.ts`, when the app has one. */
+  authModule?: Record<string, unknown>;
 }
 
 let buildNumber = 0;
@@ -22,7 +25,7 @@ function formatMessage(project: ConvoyProject, message: Message): string {
 }
 
 /**
- * Bundles `schema.ts` and every function module with esbuild into one ES module under
+ * Bundles `schema.ts`, every function module and `auth.ts` (if present) with esbuild into one ES module under
  * `.convoy/build/`, packages left external (so the app's `convoy` and `zod` are the
  * ones used), and imports it. Syntax and resolution errors come back as one
  * `ConvoyError` listing `file:line:column: message` for each.
@@ -31,9 +34,11 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
   const outDir = join(project.stateDir, "build");
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
+  const authFile = findAuthFile(project.dir);
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
+    ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
   ].join("\n");
   try {
     await build({
@@ -73,5 +78,9 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
       cause: error,
     });
   }
-  return { schemaModule: loaded.schemaModule!, modules: modules.map((_, i) => loaded[`m${i}`]!) };
+  return {
+    schemaModule: loaded.schemaModule!,
+    modules: modules.map((_, i) => loaded[`m${i}`]!),
+    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+  };
 }

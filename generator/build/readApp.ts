@@ -1,17 +1,21 @@
 import { ConvoyError } from "../../runtime/errors.js";
 import { isConvoyFunction } from "../../runtime/functions/defineFunction.js";
+import type { AuthHook } from "../../runtime/functions/auth.js";
 import type { FunctionTree } from "../../runtime/functions/functionReference.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import { TableDefinition } from "../../runtime/schema/defineTable.js";
 import type { FunctionInfo } from "../codegen/functionTree.js";
+import { readAuthHook } from "./authHook.js";
 import type { LoadedBundle } from "./bundle.js";
 import type { FunctionModule } from "./discoverModules.js";
 
-/** The app as loaded from a bundle: its schema and functions. */
+/** The app as loaded from a bundle: its schema, functions, and auth hook. */
 export interface LoadedApp {
   schema: SchemaDefinition;
   functions: FunctionTree;
   infos: FunctionInfo[];
+  /** The default export of `convoy/auth.ts`; absent when the app has none (every caller is anonymous). */
+  auth?: AuthHook;
 }
 
 function isSchema(value: unknown): value is SchemaDefinition {
@@ -25,7 +29,7 @@ function isSchema(value: unknown): value is SchemaDefinition {
   );
 }
 
-/** Reads the schema and the functions out of a loaded bundle, with clear errors. */
+/** Reads the schema, the functions and the auth hook out of a loaded bundle, with clear errors. */
 export function readApp(bundle: LoadedBundle, modules: readonly FunctionModule[]): LoadedApp {
   const schema = bundle.schemaModule.schema ?? bundle.schemaModule.default;
   if (!isSchema(schema)) {
@@ -55,5 +59,6 @@ export function readApp(bundle: LoadedBundle, modules: readonly FunctionModule[]
       infos.push({ modulePath: module.modulePath, exportName, kind: fn.kind, visibility: fn.visibility });
     }
   });
-  return { schema, functions, infos };
+  const auth = readAuthHook(bundle.authModule);
+  return { schema, functions, infos, ...(auth ? { auth } : {}) };
 }

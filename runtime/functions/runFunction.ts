@@ -1,8 +1,26 @@
 import { ConvoyError } from "../errors.js";
 import type { DocumentStore, TransactionOptions } from "../store/documentStore.js";
+import { nestsDeeperThan } from "../store/storableValue.js";
 import { describeIssues, toValidationIssues } from "../store/validateDocument.js";
 import type { UserIdentity } from "./auth.js";
 import type { AnyConvoyFunction } from "./defineFunction.js";
+
+/** How deep arguments may nest: deeper ones cannot be checked, stored or sent back. */
+export const MAX_ARGS_DEPTH = 100;
+
+/**
+ * Refuses arguments nested deeper than {@link MAX_ARGS_DEPTH} levels before anything
+ * walks them (zod, watch keys, JSON), with a BAD_REQUEST.
+ * @internal
+ */
+export function checkArgsDepth(path: string, rawArgs: unknown): void {
+  if (nestsDeeperThan(rawArgs, MAX_ARGS_DEPTH)) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `Invalid arguments for ${path}: they nest deeper than ${MAX_ARGS_DEPTH} levels of arrays and objects; flatten them`,
+    });
+  }
+}
 
 /**
  * Validates `rawArgs` against the function's zod args and runs its handler: a query
@@ -17,6 +35,7 @@ export async function runFunction(
   auth: UserIdentity | null,
   options: TransactionOptions = {},
 ): Promise<unknown> {
+  checkArgsDepth(path, rawArgs);
   const parsed = fn.args.safeParse(rawArgs === undefined ? {} : rawArgs);
   if (!parsed.success) {
     const issues = toValidationIssues(parsed.error);

@@ -1,17 +1,22 @@
 import type { IncomingMessage } from "node:http";
 import { initTRPC, type AnyTRPCRouter } from "@trpc/server";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import { z } from "zod";
 import { ConvoyError, isConvoyError } from "../errors.js";
 import { describeIssues, toValidationIssues } from "../store/validateDocument.js";
-import type { UserIdentity } from "../functions/auth.js";
+import type { AuthHook, UserIdentity } from "../functions/auth.js";
 import type { FunctionTree } from "../functions/functionReference.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
+import { bodyErrorHandler } from "./bodyErrors.js";
 import { errorResponse } from "./errorResponse.js";
 import { handleCall } from "./handleCall.js";
+import { corsMiddleware, type CorsOrigins } from "./cors.js";
+import { identityReader } from "./requestIdentity.js";
 import { SseStreams } from "./sseStreams.js";
+import { defaultClientKey, StreamLimit } from "./streamLimit.js";
+import { trpcGate } from "./trpcGate.js";
 import type { LiveQueryEngine } from "../live/liveQueryEngine.js";
 import { createConvoyRouter, toTRPCError, type ConvoyContext } from "./trpcRouter.js";
 
@@ -24,7 +29,7 @@ export interface ConvoyAppOptions {
    * Reads the caller's identity from a request (a bearer token, a session cookie).
    * @default () => null
    */
-  auth?: (request: IncomingMessage) => UserIdentity | null | Promise<UserIdentity | null>;
+  auth?: AuthHook;
   /**
    * Largest accepted request body.
    * @default "1mb"
@@ -38,7 +43,33 @@ export interface ConvoyAppOptions {
   onError?: (error: unknown) => void;
   /** The live-query engine; with it, `GET /api/subscribe` streams live results. */
   live?: LiveQueryEngine;
+  /**
+   * Browser origins allowed to call from another origin. Closed by default: no CORS
+   * headers, and other origins' preflights and requests with cookies are refused (403).
+   * @example
+   * ```ts
+   * createConvoyApp({ runtime, functions, cors: ["https://app.example.com"] });
+   * ```
+   */
+  cors?: CorsOrigins;
+  /** Watches one `GET /api/subscribe` stream may hold. @default 256 */
+  maxWatchesPerStream?: number;
+  /**
+   * Live streams (`GET /api/subscribe` and tRPC `live.*` subscriptions) one client may
+   * hold open at once; more are refused with 429.
+   * @default 64
+   */
+  maxStreamsPerClient?: number;
+  /**
+   * Which client a request comes from, for `maxStreamsPerClient`. By default the signed-in
+   * user (`user:<subject>`), else the remote address (`address:<ip>`; set express's
+   * `trust proxy` behind a proxy so it is the visitor's).
+   */
+  clientKey?: (request: IncomingMessage, auth: UserIdentity | null) => string;
 }
+
+/** Streams one client may hold open, by default. */
+export const DEFAULT_MAX_STREAMS_PER_CLIENT = 64;
 
 /** An express app serving Convoy, plus a way to swap in a new build of the functions. */
 export interface ConvoyApp {
@@ -102,10 +133,14 @@ function parseLimitBytes(limit: string): number {
 export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   const { runtime } = options;
   const bodyLimit = options.bodyLimit ?? "1mb";
-  const readAuth = options.auth ?? (() => null);
+  const readAuth = identityReader(options.auth);
+  const clientKey = options.clientKey ?? defaultClientKey;
+  const streamLimit = new StreamLimit(options.maxStreamsPerClient ?? DEFAULT_MAX_STREAMS_PER_CLIENT);
+  const trpcPath = options.trpcPath ?? "/trpc";
   const report = { dev: options.dev ?? false, ...(options.onError ? { onUnexpected: options.onError } : {}) };
   const app = express();
   app.disable("x-powered-by");
+  app.use(corsMiddleware(options.cors));
 
   let trpcHandler: RequestHandler;
   const setFunctions = (functions: FunctionTree, schema?: SchemaDefinition) => {
@@ -147,17 +182,6 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   const json = express.json({ limit: bodyLimit, strict: false, type: () => true });
   for (const kind of ["query", "mutation"] as const) {
     app.post(`/api/${kind}`, json, async (request, response) => {
-      const { status, body } = await handleCall(
-        runtime,
-        { kind, body: request.body, auth: await readAuth(request) },
-        report,
-      );
-      response.status(status).json(body);
-    });
-  }
-  const streams = options.live ? new SseStreams({ engine: options.live }) : undefined;
-  if (streams) {
-    app.get("/api/subscribe", async (request, response) => {
       let auth: UserIdentity | null;
       try {
         auth = await readAuth(request);
@@ -166,7 +190,30 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
         response.status(status).json(body);
         return;
       }
-      streams.open(request, response, auth);
+      const { status, body } = await handleCall(runtime, { kind, body: request.body, auth }, report);
+      response.status(status).json(body);
+    });
+  }
+  const streams = options.live
+    ? new SseStreams({
+        engine: options.live,
+        streamLimit,
+        ...(options.maxWatchesPerStream !== undefined ? { maxWatchesPerStream: options.maxWatchesPerStream } : {}),
+      })
+    : undefined;
+  if (streams) {
+    app.get("/api/subscribe", async (request, response) => {
+      let auth: UserIdentity | null;
+      let client: string;
+      try {
+        auth = await readAuth(request);
+        client = clientKey(request, auth);
+      } catch (error) {
+        const { status, body } = errorResponse(error, report);
+        response.status(status).json(body);
+        return;
+      }
+      streams.open(request, response, auth, client);
     });
     app.post("/api/subscribe/:streamId", json, async (request, response) => {
       try {
@@ -178,30 +225,17 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
       }
     });
   }
-  app.use("/trpc", (request, response, next) => trpcHandler(request, response, next));
+  app.use(trpcPath, trpcGate({ readAuth, clientKey, streamLimit, report, handler: () => trpcHandler }));
   app.use("/api", (_request, response) => {
     response.status(404).json({
       error: {
         code: "NOT_FOUND",
-        message: "No such endpoint. Use POST /api/query, POST /api/mutation or GET /api/health",
+        message:
+          "No such endpoint. Use POST /api/query, POST /api/mutation, GET /api/health, GET /api/subscribe or POST /api/subscribe/<streamId>",
       },
     });
   });
 
-  const onBodyError: ErrorRequestHandler = (error: { type?: string; status?: number }, _request, response, _next) => {
-    if (error.type === "entity.too.large") {
-      response.status(413).json({
-        error: { code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than the limit of ${bodyLimit}` },
-      });
-    } else if (error.type === "entity.parse.failed") {
-      response.status(400).json({ error: { code: "BAD_REQUEST", message: "The request body is not valid JSON" } });
-    } else if (typeof error.status === "number" && error.status >= 400 && error.status < 500) {
-      response.status(error.status).json({ error: { code: "BAD_REQUEST", message: "The request could not be read" } });
-    } else {
-      const { status, body } = errorResponse(error, report);
-      response.status(status).json(body);
-    }
-  };
-  app.use(onBodyError);
+  app.use(bodyErrorHandler(bodyLimit, report));
   return { app, setFunctions, streams };
 }

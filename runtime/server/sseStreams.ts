@@ -3,8 +3,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ConvoyError, isConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
 import type { LiveQueryEngine, WatchUpdate } from "../live/liveQueryEngine.js";
+import { checkArgsDepth } from "../functions/runFunction.js";
 import { canonicalJson } from "../store/canonicalJson.js";
 import { errorResponse } from "./errorResponse.js";
+import type { StreamLimit } from "./streamLimit.js";
 
 /** A watch a client asks for: its own id for it, the query, and the arguments. */
 export interface WatchRequest {
@@ -20,6 +22,8 @@ export interface SseStreamsOptions {
   heartbeatMs?: number;
   /** Watches one stream may hold. @default 256 */
   maxWatchesPerStream?: number;
+  /** Caps the streams each client holds open; none when left out. */
+  streamLimit?: StreamLimit;
 }
 
 interface Stream {
@@ -28,7 +32,9 @@ interface Stream {
   identity: string;
   auth: UserIdentity | null;
   watches: Map<string, () => void>;
-  heartbeat: NodeJS.Timeout;
+  heartbeat: NodeJS.Timeout | undefined;
+  /** Gives the client's stream slot back. */
+  release: () => void;
 }
 
 const WATCH_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -37,14 +43,24 @@ function badRequest(message: string): ConvoyError {
   return new ConvoyError({ code: "BAD_REQUEST", message });
 }
 
-/** Checks a client's list of watches. */
+function checkWatchId(id: unknown): asserts id is string {
+  if (typeof id !== "string" || !WATCH_ID.test(id)) {
+    throw badRequest('each watch needs an "id" of 1-64 letters, digits, "_", ".", ":" or "-"');
+  }
+}
+
+/** Checks a client's list of watches: each well formed, no id twice. */
 function parseWatchRequests(value: unknown): WatchRequest[] {
   if (!Array.isArray(value)) throw badRequest('watches must be a JSON array of { "id", "path", "args" }');
+  const seen = new Set<string>();
   return value.map((item: unknown) => {
-    const { id, path, args } = (item ?? {}) as Partial<WatchRequest>;
-    if (typeof id !== "string" || !WATCH_ID.test(id)) {
-      throw badRequest('each watch needs an "id" of 1-64 letters, digits, "_", ".", ":" or "-"');
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
+      throw badRequest('each watch is an object { "id", "path", "args" }');
     }
+    const { id, path, args } = item as Partial<WatchRequest>;
+    checkWatchId(id);
+    if (seen.has(id)) throw badRequest(`watch id ${id} is given twice; give each watch its own id`);
+    seen.add(id);
     if (typeof path !== "string") throw badRequest(`watch ${id}: "path" names the query, e.g. "projects.listProjects"`);
     return { id, path, args: args ?? {} };
   });
@@ -71,8 +87,16 @@ export class SseStreams {
     return this.streams.size;
   }
 
-  /** Opens a stream for a GET request; `auth` is the caller's identity. */
-  open(request: IncomingMessage, response: ServerResponse, auth: UserIdentity | null): void {
+  /**
+   * Opens a stream for a GET request; `auth` is the caller's identity and `client` names
+   * the client for the per-client stream limit.
+   */
+  open(request: IncomingMessage, response: ServerResponse, auth: UserIdentity | null, client = "anonymous"): void {
+    if (request.method === "HEAD") {
+      // A probe: the headers of a stream, and no stream to hold open.
+      response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" }).end();
+      return;
+    }
     let initial: WatchRequest[];
     let singleForm = false;
     try {
@@ -89,7 +113,8 @@ export class SseStreams {
       identity: canonicalJson(auth),
       auth,
       watches: new Map(),
-      heartbeat: setInterval(() => response.write(": ping\n\n"), this.options.heartbeatMs ?? 15_000),
+      heartbeat: undefined,
+      release: () => {},
     };
     // One watch named in ?path is the stream's purpose: refuse the stream if it is bad.
     // Of several in ?watches, the bad ones get a queryError event and the rest run.
@@ -101,12 +126,17 @@ export class SseStreams {
         accepted.push(watch);
       } catch (error) {
         if (initial.length === 1 && singleForm) {
-          clearInterval(stream.heartbeat);
           this.fail(response, error);
           return;
         }
         refused.push({ id: watch.id, error });
       }
+    }
+    try {
+      if (this.options.streamLimit) stream.release = this.options.streamLimit.acquire(client);
+    } catch (error) {
+      this.fail(response, error);
+      return;
     }
     response.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
@@ -116,13 +146,14 @@ export class SseStreams {
     });
     response.flushHeaders();
     this.streams.set(stream.id, stream);
+    stream.heartbeat = setInterval(() => response.write(": ping\n\n"), this.options.heartbeatMs ?? 15_000);
+    const close = () => this.close(stream);
+    request.on("close", close);
+    response.on("error", close);
     this.send(stream, "ready", { streamId: stream.id });
     for (const { id, error } of refused)
       this.send(stream, "queryError", { id, error: errorResponse(error).body.error });
     for (const watch of accepted) this.add(stream, watch);
-    const close = () => this.close(stream);
-    request.on("close", close);
-    response.on("error", close);
   }
 
   private initialWatches(params: URLSearchParams): WatchRequest[] {
@@ -133,30 +164,43 @@ export class SseStreams {
     if (watches !== null) return parseWatchRequests(parseJson(watches, "watches"));
     if (path !== null) {
       const args = params.get("args");
-      return [{ id: params.get("id") ?? "0", path, args: args === null ? {} : parseJson(args, "args") }];
+      const id = params.get("id") ?? "0";
+      checkWatchId(id);
+      return [{ id, path, args: args === null ? {} : parseJson(args, "args") }];
     }
     return [];
   }
 
-  /** Checks a watch before it is added: known public query, id free, under the limit. */
-  private check(stream: Stream, watch: WatchRequest, pending = 0): void {
-    if (stream.watches.has(watch.id)) throw badRequest(`watch id ${watch.id} is already in use on this stream`);
+  /** Refuses a watch beyond the limit when the stream already holds `held`. */
+  private checkLimit(held: number): void {
     const limit = this.options.maxWatchesPerStream ?? 256;
-    if (stream.watches.size + pending >= limit) {
+    if (held >= limit) {
       throw new ConvoyError({
         code: "TOO_MANY_REQUESTS",
         message: `A stream holds at most ${limit} watches; remove some before adding more`,
       });
     }
-    this.options.engine.check(watch.path);
   }
 
+  /** Checks a watch before it is added: known public query, id free, under the limit. */
+  private check(stream: Stream, watch: WatchRequest, pending = 0): void {
+    if (stream.watches.has(watch.id)) throw badRequest(`watch id ${watch.id} is already in use on this stream`);
+    this.checkLimit(stream.watches.size + pending);
+    this.options.engine.check(watch.path);
+    checkArgsDepth(watch.path, watch.args);
+  }
+
+  /** Starts a checked watch; if it cannot start after all, the client gets a queryError for it. */
   private add(stream: Stream, watch: WatchRequest): void {
-    const stop = this.options.engine.watch(watch.path, watch.args, stream.auth, (update: WatchUpdate) => {
-      if ("value" in update) this.send(stream, "result", { id: watch.id, value: update.value });
-      else this.send(stream, "queryError", { id: watch.id, error: update.error });
-    });
-    stream.watches.set(watch.id, stop);
+    try {
+      const stop = this.options.engine.watch(watch.path, watch.args, stream.auth, (update: WatchUpdate) => {
+        if ("value" in update) this.send(stream, "result", { id: watch.id, value: update.value });
+        else this.send(stream, "queryError", { id: watch.id, error: update.error });
+      });
+      stream.watches.set(watch.id, stop);
+    } catch (error) {
+      this.send(stream, "queryError", { id: watch.id, error: errorResponse(error).body.error });
+    }
   }
 
   /**
@@ -180,11 +224,21 @@ export class SseStreams {
         throw badRequest('"remove" is an array of watch ids');
       }
       const additions = add === undefined ? [] : parseWatchRequests(add);
-      for (const id of removals as string[]) {
+      // Everything is checked before anything changes: a refused request leaves the stream as it was.
+      const removed = new Set((removals as string[]).filter((id) => stream.watches.has(id)));
+      const kept = stream.watches.size - removed.size;
+      additions.forEach((watch, i) => {
+        if (stream.watches.has(watch.id) && !removed.has(watch.id)) {
+          throw badRequest(`watch id ${watch.id} is already in use on this stream`);
+        }
+        this.checkLimit(kept + i);
+        this.options.engine.check(watch.path);
+        checkArgsDepth(watch.path, watch.args);
+      });
+      for (const id of removed) {
         stream.watches.get(id)?.();
         stream.watches.delete(id);
       }
-      additions.forEach((watch, i) => this.check(stream, watch, i));
       for (const watch of additions) this.add(stream, watch);
       return { status: 200, body: { ok: true, watches: [...stream.watches.keys()] } };
     } catch (error) {
@@ -207,6 +261,7 @@ export class SseStreams {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
     clearInterval(stream.heartbeat);
+    stream.release();
     for (const stop of stream.watches.values()) stop();
     stream.watches.clear();
   }

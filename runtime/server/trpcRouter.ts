@@ -13,6 +13,7 @@ import { ConvoyError, isConvoyError } from "../errors.js";
 import type { LiveQueryEngine } from "../live/liveQueryEngine.js";
 import { watchUpdates } from "../live/watchIterable.js";
 import type { UserIdentity } from "../functions/auth.js";
+import { checkArgsDepth } from "../functions/runFunction.js";
 import { isConvoyFunction, type AnyConvoyFunction, type ConvoyFunction } from "../functions/defineFunction.js";
 import type { FunctionTree } from "../functions/functionReference.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
@@ -182,7 +183,10 @@ export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends
       if (value.visibility !== "public" || (live && value.kind !== "query")) continue;
       const dotted = path.join(".");
       // A left-out input is `{}`, as on the native endpoints; zod errors keep their issues.
-      const procedure = t.procedure.input((input: unknown) => value.args.parse(input ?? {}));
+      const procedure = t.procedure.input((input: unknown) => {
+        checkArgsDepth(dotted, input);
+        return value.args.parse(input ?? {});
+      });
       if (live) {
         record[name] = procedure.subscription(async function* ({ ctx, input, signal }) {
           const engine = options.live ?? (ctx as ConvoyContext)?.live;

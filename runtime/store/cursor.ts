@@ -1,5 +1,6 @@
 import { ConvoyError } from "../errors.js";
 import type { SortKeyPart } from "./sortKey.js";
+import { storableValueProblem } from "./storableValue.js";
 
 /** What a pagination cursor holds: which query it belongs to, and where to go on. @internal */
 export interface CursorPosition {
@@ -35,6 +36,7 @@ export function decodeCursor(cursor: string, query: string, key: readonly SortKe
   const after = parsed[2] as unknown;
   if (after === null) return null;
   if (!Array.isArray(after) || after.length !== key.length) invalidCursor("its position does not match the query");
+  if (storableValueProblem(after) !== null) invalidCursor("its position holds a value Postgres cannot compare");
   key.forEach((part, i) => {
     const value = after[i];
     if (part.cast === "text" && typeof value !== "string") invalidCursor("bad id");

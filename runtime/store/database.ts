@@ -153,7 +153,8 @@ export class Database {
     const merged: Record<string, unknown> = { ...row.doc };
     for (const [field, value] of Object.entries(changes)) {
       if (value === undefined) delete merged[field];
-      else merged[field] = value;
+      // Defined, not assigned: a "__proto__" field is a field (that validation refuses), not the prototype.
+      else Object.defineProperty(merged, field, { value, enumerable: true, writable: true, configurable: true });
     }
     await this.write(table, id, merged);
   }

@@ -6,6 +6,7 @@ import type { SchemaDefinition, TableDefinitions } from "../schema/defineSchema.
 import { Database, type DatabaseReader, type DatabaseWriter } from "./database.js";
 import { GuardedExecutor } from "./guardedExecutor.js";
 import type { ReadListener } from "./readSet.js";
+import { refusedValue } from "./refusedValue.js";
 import { quoteIdent } from "./sqlText.js";
 import type { TransactionContext } from "./transactionContext.js";
 
@@ -131,24 +132,28 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     }
   }
 
-  private attempt<T>(setup: string, fn: (db: never) => Promise<T>, options: TransactionOptions): Promise<T> {
-    return this.driver.transaction(setup, async (tx) => {
-      const guarded = new GuardedExecutor(tx);
-      const ctx: TransactionContext = {
-        sql: guarded,
-        schema: this.schema,
-        schemaName: this.schemaName,
-        onRead: options.onRead,
-      };
-      let value: T;
-      try {
-        value = await fn(new Database(ctx) as never);
-      } catch (error) {
-        throw guarded.abandon(error, isRetryable);
-      }
-      guarded.finish();
-      return value;
-    });
+  private async attempt<T>(setup: string, fn: (db: never) => Promise<T>, options: TransactionOptions): Promise<T> {
+    return this.driver
+      .transaction(setup, async (tx) => {
+        const guarded = new GuardedExecutor(tx);
+        const ctx: TransactionContext = {
+          sql: guarded,
+          schema: this.schema,
+          schemaName: this.schemaName,
+          onRead: options.onRead,
+        };
+        let value: T;
+        try {
+          value = await fn(new Database(ctx) as never);
+        } catch (error) {
+          throw guarded.abandon(error, isRetryable);
+        }
+        guarded.finish();
+        return value;
+      })
+      .catch((error: unknown) => {
+        throw refusedValue(error);
+      });
   }
 }
 

@@ -1,6 +1,7 @@
 import { ConvoyError } from "../errors.js";
 import type { FieldPath, FieldValue } from "../schema/fieldPaths.js";
 import { fieldSql, type SqlParams } from "./sqlText.js";
+import { MAX_VALUE_DEPTH } from "./storableValue.js";
 
 type CompareOp = "eq" | "neq" | "lt" | "lte" | "gt" | "gte";
 type ArithmeticOp = "add" | "sub" | "mul" | "div" | "mod";
@@ -88,12 +89,14 @@ export function predicateNode(result: unknown): ExpressionNode {
   });
 }
 
-function checkJsonLiteral(value: unknown): void {
+function checkJsonLiteral(value: unknown, depth = 0): void {
   if (value === undefined || value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number" && Number.isFinite(value)) return;
-  if (Array.isArray(value)) return value.forEach(checkJsonLiteral);
+  // Deeper values are refused, with their own message, when they become parameters.
+  if (depth > MAX_VALUE_DEPTH) return;
+  if (Array.isArray(value)) return value.forEach((item) => checkJsonLiteral(item, depth + 1));
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value).forEach(checkJsonLiteral);
+    return Object.values(value).forEach((item) => checkJsonLiteral(item, depth + 1));
   }
   throw new ConvoyError({
     code: "BAD_REQUEST",

@@ -1,5 +1,6 @@
 import { ConvoyError } from "../errors.js";
 import { isValidFieldPath } from "../schema/defineTable.js";
+import { storableValueProblem, stringProblem } from "./storableValue.js";
 
 /**
  * Collects parameters while a statement is built, so values never enter SQL text.
@@ -8,16 +9,24 @@ import { isValidFieldPath } from "../schema/defineTable.js";
 export class SqlParams {
   readonly values: unknown[] = [];
 
-  /** Adds a parameter and returns its placeholder with an explicit cast. */
-  add(value: unknown, cast: "jsonb" | "text" | "float8" | "int4" | "text[]"): string {
+  /** Adds a parameter and returns its placeholder with an explicit cast; refuses text Postgres cannot hold. */
+  add(value: unknown, cast: "jsonb" | "text" | "float8" | "int4" | "int8" | "text[]"): string {
+    if (cast === "text" && typeof value === "string") refuse(stringProblem(value, "the value"));
     this.values.push(value);
     return `$${this.values.length}::${cast}`;
   }
 
   /** Adds a JSON value as a `jsonb` parameter (`undefined` becomes SQL NULL). */
   json(value: unknown): string {
-    return value === undefined ? "NULL::jsonb" : this.add(JSON.stringify(value), "jsonb");
+    if (value === undefined) return "NULL::jsonb";
+    refuse(storableValueProblem(value));
+    return this.add(JSON.stringify(value), "jsonb");
   }
+}
+
+function refuse(problem: string | null): void {
+  if (problem !== null)
+    throw new ConvoyError({ code: "BAD_REQUEST", message: `Cannot query with this value: ${problem}` });
 }
 
 /** Quotes an identifier that was already checked against a strict pattern. @internal */
@@ -42,10 +51,11 @@ export const COLUMN = { id: "_id", creationTime: "_creation_time", doc: "doc" } 
 export function fieldSql(path: string): string {
   if (path === "_id") return `to_jsonb(${COLUMN.id})`;
   if (path === "_creationTime") return `to_jsonb(${COLUMN.creationTime})`;
-  if (!isValidFieldPath(path)) {
+  if (typeof path !== "string" || !isValidFieldPath(path)) {
+    const shown = typeof path === "string" ? JSON.stringify(path.slice(0, 80)) : `A ${typeof path}`;
     throw new ConvoyError({
       code: "BAD_REQUEST",
-      message: `${JSON.stringify(path)} is not a field path: use field names of letters, digits and "_", joined by "."`,
+      message: `${shown} is not a field path: use field names of letters, digits and "_", joined by "."`,
     });
   }
   const segments = path.split(".");

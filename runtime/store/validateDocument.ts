@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { ConvoyError } from "../errors.js";
 import type { TableDefinition } from "../schema/defineTable.js";
+import { storableValueProblem } from "./storableValue.js";
 
 /** One problem with a value, as clients receive it. */
 export interface ValidationIssue {
@@ -30,34 +31,6 @@ export function describeIssues(issues: readonly ValidationIssue[]): string {
     .join("; ");
 }
 
-function jsonProblem(value: unknown, path: string): string | null {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return null;
-  if (typeof value === "number")
-    return Number.isFinite(value) ? null : `${path || "value"} is ${value}, which JSON cannot hold`;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if (item === undefined) return `${path}[${i}] is undefined; arrays cannot hold undefined`;
-      const problem = jsonProblem(item, `${path}[${i}]`);
-      if (problem) return problem;
-    }
-    return null;
-  }
-  if (
-    typeof value === "object" &&
-    (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)
-  ) {
-    for (const [key, item] of Object.entries(value)) {
-      if (item === undefined) continue;
-      const problem = jsonProblem(item, path ? `${path}.${key}` : key);
-      if (problem) return problem;
-    }
-    return null;
-  }
-  const kind = value instanceof Date ? "a Date (store a number of ms instead)" : `a ${typeof value}`;
-  return `${path || "value"} is ${kind}; documents hold JSON values only`;
-}
-
 /**
  * Validates user fields against the table's zod schema and returns what to store
  * (zod's output, so defaults apply). Throws a BAD_REQUEST `ConvoyError` listing every
@@ -75,7 +48,7 @@ export function validateDocument(tableName: string, table: TableDefinition, valu
       cause: result.error,
     });
   }
-  const problem = jsonProblem(result.data, "");
+  const problem = storableValueProblem(result.data);
   if (problem !== null) {
     throw new ConvoyError({ code: "BAD_REQUEST", message: `Invalid document for table "${tableName}": ${problem}` });
   }

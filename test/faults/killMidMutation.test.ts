@@ -1,0 +1,130 @@
+// SIGKILL of a server in the middle of multi-document mutations: every batch is all
+// there or absent, and a convoy/client watching it reconnects by itself to the restarted
+// server and keeps receiving changes.
+import { once } from "node:events";
+import { rmSync } from "node:fs";
+import { EventSource } from "eventsource";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
+import type { FunctionReference } from "../../runtime/functions/functionReference.js";
+import { faultApp } from "../support/faultApp.js";
+import {
+  callFunction,
+  createServedProject,
+  freePort,
+  startServe,
+  stopProcess,
+  type ServeProcess,
+} from "../support/servedProject.js";
+import { uniqueSchemaName } from "../support/testDatabases.js";
+
+const databaseUrl = inject("postgresUrl");
+const BATCH_SIZE = 40;
+const WRITERS = 4;
+
+const ref = (path: string) => ({ path, kind: "query" }) as FunctionReference<"query", any, any>;
+
+describe.skipIf(databaseUrl === null)("a server killed in the middle of mutations", () => {
+  const schemaName = uniqueSchemaName();
+  let root: string;
+  let admin: pg.Client;
+  const servers: ServeProcess[] = [];
+  let client: ConvoyClient | undefined;
+
+  beforeAll(async () => {
+    root = await createServedProject(faultApp);
+    admin = new pg.Client({ connectionString: databaseUrl! });
+    await admin.connect();
+  }, 300_000);
+
+  afterAll(async () => {
+    client?.close();
+    for (const server of servers) await stopProcess(server);
+    await admin?.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`);
+    await admin?.end();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Transactions of this app still open in Postgres. */
+  async function openTransactions(): Promise<number> {
+    const { rows } = await admin.query<{ count: string }>(
+      `SELECT count(*) FROM pg_stat_activity
+        WHERE state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid() AND query LIKE $1`,
+      [`%"${schemaName}".%`],
+    );
+    return Number(rows[0]!.count);
+  }
+
+  it("leaves no half-written batch, and its watching client resumes on the restarted server", async () => {
+    const port = await freePort();
+    const first = await startServe(root, { databaseUrl: databaseUrl!, schemaName, port });
+    servers.push(first);
+
+    client = createConvoyClient({ url: first.url, EventSource });
+    let afterRestart: unknown;
+    let batchCount: unknown;
+    client.watch(ref("items.byBatch"), { batch: "after-restart" }, (value) => (afterRestart = value));
+    client.watch(ref("items.batches"), {}, (value) => (batchCount = value));
+    await expect.poll(() => [afterRestart, batchCount], { timeout: 15_000 }).toEqual([[], 0]);
+
+    // Writers send batch after batch until the server dies under them.
+    const attempted = new Set<string>();
+    const acknowledged = new Set<string>();
+    const writers = Array.from({ length: WRITERS }, async (_, writer) => {
+      for (let i = 0; ; i++) {
+        const batch = `w${writer}-${i}`;
+        attempted.add(batch);
+        try {
+          const answer = await callFunction(first.url, "mutation", "items.writeBatch", { batch, size: BATCH_SIZE });
+          expect(answer).toEqual({ status: 200, body: { value: batch } });
+          acknowledged.add(batch);
+        } catch (error) {
+          if (first.child.exitCode === null && first.child.signalCode === null && !isNetworkError(error)) throw error;
+          return;
+        }
+      }
+    });
+    await expect.poll(() => acknowledged.size, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(12);
+    await expect.poll(openTransactions, { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
+    const died = once(first.child, "exit");
+    first.child.kill("SIGKILL");
+    await Promise.all(writers);
+    expect((await died)[1]).toBe("SIGKILL");
+    const cutOff = [...attempted].filter((batch) => !acknowledged.has(batch));
+    expect(cutOff.length).toBeGreaterThan(0);
+
+    // Postgres rolls back what the dead process left open; then look at what committed.
+    await expect.poll(openTransactions, { timeout: 15_000 }).toBe(0);
+    const { rows } = await admin.query<{ batch: string; items: string; seqs: number[] }>(
+      `SELECT doc->>'batch' AS batch, count(*) AS items, array_agg((doc->>'seq')::int ORDER BY (doc->>'seq')::int) AS seqs
+         FROM "${schemaName}"."items" GROUP BY 1`,
+    );
+    const present = new Map(rows.map((row) => [row.batch, row]));
+    for (const row of rows) {
+      expect(row.seqs, `batch ${row.batch}`).toEqual(Array.from({ length: BATCH_SIZE }, (_, seq) => seq));
+    }
+    for (const batch of acknowledged) expect(present.has(batch), `acknowledged batch ${batch}`).toBe(true);
+    for (const batch of present.keys()) expect(attempted.has(batch)).toBe(true);
+    const [counter] = (
+      await admin.query<{ value: number }>(
+        `SELECT (doc->>'value')::int AS value FROM "${schemaName}"."counters" WHERE doc->>'name' = 'batches'`,
+      )
+    ).rows;
+    expect(counter?.value).toBe(present.size);
+
+    // Restarted on the same port: the client reconnects by itself and its watches resume.
+    const second = await startServe(root, { databaseUrl: databaseUrl!, schemaName, port });
+    servers.push(second);
+    await expect.poll(() => batchCount, { timeout: 30_000 }).toBe(present.size);
+    expect(await callFunction(second.url, "mutation", "items.writeBatch", { batch: "after-restart", size: 3 })).toEqual(
+      { status: 200, body: { value: "after-restart" } },
+    );
+    await expect.poll(() => afterRestart, { timeout: 15_000 }).toEqual([0, 1, 2]);
+    await expect.poll(() => batchCount, { timeout: 15_000 }).toBe(present.size + 1);
+  });
+});
+
+function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError && /fetch failed/.test(error.message);
+}

@@ -84,7 +84,7 @@ describe("convoy CLI, installed from the packed package", () => {
     const first = await runCli(root, ["generate"]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/Creating the embedded database/);
-    expect(first.stdout).toContain("Generated convoy/_generated: 5 function(s), 5 public, 2 table(s)");
+    expect(first.stdout).toContain("Generated convoy/_generated: 8 function(s), 8 public, 2 table(s)");
     const files = readdirSync(join(root, "convoy/_generated")).sort();
     expect(files).toEqual(["api.ts", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
     const snapshot = files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"));
@@ -221,7 +221,7 @@ describe("convoy CLI, installed from the packed package", () => {
         usersFile,
         `${original}\nexport const countUsers = query({ handler: async (ctx) => (await ctx.db.query("users").collect()).length });\n`,
       );
-      await dev.waitFor(/Reloaded: 6 function\(s\)/);
+      await dev.waitFor(/Reloaded: 9 function\(s\)/);
       expect(await client.query(ref("users.countUsers", "query"), {} as never)).toEqual(expect.any(Number));
       expect(readFileSync(join(root, "convoy/_generated/api.ts"), "utf8")).toContain("countUsers");
     } finally {

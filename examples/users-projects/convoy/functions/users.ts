@@ -1,5 +1,5 @@
 // Not in the spec's quickstart: a way to create the users that projects reference.
-import { ConvoyError } from "convoy";
+import { ConvoyError, defineRef } from "convoy";
 import { z } from "zod";
 import { mutation, query } from "../_generated/server";
 
@@ -22,5 +22,17 @@ export const renameUser = mutation({
     const userId = ctx.db.normalizeId("users", args.userId);
     if (userId === null) throw new ConvoyError({ code: "NOT_FOUND", message: `No user ${args.userId}` });
     await ctx.db.patch(userId, { name: args.name });
+  },
+});
+
+export const deleteUser = mutation({
+  args: { userId: defineRef("users") },
+  handler: async (ctx, args) => {
+    const projects = await ctx.db
+      .query("projects")
+      .withIndex("by_userId", (q) => q.eq("userId", args.userId))
+      .collect();
+    for (const project of projects) await ctx.db.delete(project._id);
+    if ((await ctx.db.get(args.userId)) !== null) await ctx.db.delete(args.userId);
   },
 });

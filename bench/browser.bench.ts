@@ -1,0 +1,185 @@
+/**
+ * Change to DOM in a real browser: the example app (examples/users-projects), served by
+ * the real CLI, open in headless Chromium on a user's projects; this process makes
+ * changes through the HTTP API (`POST /api/mutation`) one at a time and measures, for
+ * each, the time from sending the mutation, and from its commit response, to the
+ * change showing in the page's DOM (seen by a MutationObserver in the page). The page's
+ * EventSource also stamps when each pushed result arrives, before the app handles it, to
+ * split the time between the server's push and the page's update.
+ *
+ *   npm run bench:browser          (node --import tsx bench/browser.bench.ts)
+ *
+ * Env: BENCH_CHANGES (measured changes, default 100), BENCH_WARMUP (unmeasured first
+ * changes, default 10). Uses /usr/bin/chromium and a fresh embedded database in a
+ * temporary folder.
+ *
+ * Clocks: the page stamps `performance.timeOrigin + performance.now()`; this process
+ * converts it to its own clock with an offset measured before and after the run (the
+ * round trip with the smallest time bounds its error, printed).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { buildExample, ensurePackageBuilt, launchChromium, startExampleServer } from "../test/e2e/exampleHarness.js";
+import { formatTable } from "./harness.js";
+
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
+
+const now = () => performance.timeOrigin + performance.now();
+const fmt = (value: number) => value.toFixed(1);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** The page's clock minus this process's, from the round trip with the smallest time. */
+async function clockOffset(page: Page): Promise<{ offset: number; error: number }> {
+  let best = { offset: 0, error: Infinity };
+  for (let i = 0; i < 30; i++) {
+    const before = now();
+    const pageNow = await page.evaluate(() => performance.timeOrigin + performance.now());
+    const after = now();
+    if ((after - before) / 2 < best.error)
+      best = { offset: pageNow - (before + after) / 2, error: (after - before) / 2 };
+  }
+  return best;
+}
+
+/** Stamps, in the page, the first time each project name is in the DOM. */
+async function watchProjectNames(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: Record<string, number> = {};
+    (window as unknown as { seen: Record<string, number> }).seen = seen;
+    new MutationObserver(() => {
+      const stamp = performance.timeOrigin + performance.now();
+      for (const element of Array.from(document.querySelectorAll('[data-testid="project-name"]'))) {
+        const name = element.textContent ?? "";
+        if (seen[name] === undefined) seen[name] = stamp;
+      }
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
+}
+
+/**
+ * Before the app loads: every EventSource the page opens stamps, ahead of the app's own
+ * listeners, when a result holding each project name first arrives.
+ */
+async function stampStreamResults(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const arrived: Record<string, number> = {};
+    (window as unknown as { arrived: Record<string, number> }).arrived = arrived;
+    const Native = window.EventSource;
+    window.EventSource = class extends Native {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init);
+        this.addEventListener("result", (event) => {
+          const stamp = performance.timeOrigin + performance.now();
+          const { value } = JSON.parse((event as MessageEvent<string>).data) as { value: unknown };
+          if (!Array.isArray(value)) return;
+          for (const item of value as { name?: string }[]) {
+            if (typeof item.name === "string" && arrived[item.name] === undefined) arrived[item.name] = stamp;
+          }
+        });
+      }
+    };
+  });
+}
+
+async function mutation(url: string, path: string, args: unknown): Promise<string> {
+  const response = await fetch(`${url}/api/mutation`, { method: "POST", body: JSON.stringify({ path, args }) });
+  const body = (await response.json()) as { value?: string; error?: { message: string } };
+  if (!response.ok) throw new Error(`${path}: ${body.error?.message ?? response.status}`);
+  return body.value!;
+}
+
+async function main(): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), "convoy-bench-browser-"));
+  const webDir = join(scratch, "web");
+  const dataDir = join(scratch, "data");
+  await ensurePackageBuilt((message) => console.log(message));
+  await buildExample({ outDir: webDir, dataDir });
+  const server = await startExampleServer({ webDir, dataDir, port: 0 });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await stampStreamResults(page);
+    await page.goto(server.url);
+    const owner = await mutation(server.url, "users.createUser", { name: "Bench" });
+    await page.getByTestId("user-item").filter({ hasText: "Bench" }).click();
+    await page.getByText("No projects yet.").waitFor();
+    await watchProjectNames(page);
+
+    const clockBefore = await clockOffset(page);
+    const fromSend: number[] = [];
+    const fromCommit: number[] = [];
+    const commit: number[] = [];
+    const toEvent: number[] = [];
+    const eventToDom: number[] = [];
+    for (let i = 0; i < WARMUP + CHANGES; i++) {
+      const name = `project ${i}`;
+      const sent = now();
+      await mutation(server.url, "projects.createProject", { userId: owner, name });
+      const committed = now();
+      // Both stamps are set in the page; wait until both are there, then read them.
+      const stamps = await page.waitForFunction(
+        (key) => {
+          const { seen, arrived } = window as unknown as Record<"seen" | "arrived", Record<string, number>>;
+          return seen[key] !== undefined && arrived[key] !== undefined
+            ? { shown: seen[key], arrived: arrived[key] }
+            : null;
+        },
+        name,
+        { timeout: 10_000 },
+      );
+      const { shown, arrived } = (await stamps.jsonValue())!;
+      if (i < WARMUP) continue;
+      const shownHere = shown - clockBefore.offset;
+      fromSend.push(shownHere - sent);
+      fromCommit.push(shownHere - committed);
+      commit.push(committed - sent);
+      toEvent.push(arrived - clockBefore.offset - committed);
+      eventToDom.push(shown - arrived);
+    }
+    const clockAfter = await clockOffset(page);
+
+    const row = (label: string, values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return [
+        label,
+        String(values.length),
+        fmt(percentile(sorted, 0.5)),
+        fmt(percentile(sorted, 0.99)),
+        fmt(sorted.at(-1)!),
+      ];
+    };
+    console.log(
+      `\n${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Chromium ${browser.version()}, ` +
+        `${CHANGES} changes after ${WARMUP} unmeasured, one at a time`,
+    );
+    console.log(
+      `clock offset page - node: ${fmt(clockBefore.offset)} ms ± ${clockBefore.error.toFixed(2)} before, ` +
+        `${fmt(clockAfter.offset)} ms ± ${clockAfter.error.toFixed(2)} after\n`,
+    );
+    console.log(
+      formatTable(
+        ["interval", "changes", "p50 ms", "p99 ms", "max ms"],
+        [
+          row("mutation sent -> commit response", commit),
+          row("mutation sent -> change in the DOM", fromSend),
+          row("commit response -> change in the DOM", fromCommit),
+          row("commit response -> result event in the page", toEvent),
+          row("result event -> change in the DOM", eventToDom),
+        ],
+        1,
+      ),
+    );
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -66,6 +66,8 @@ const { app, streams } = createConvoyApp({
   functions: liveFunctions,
   live,
   onError: (error) => console.error(error),
+  // Every simulated subscriber connects from 127.0.0.1: one client as the limit sees it.
+  maxStreamsPerClient: 1_000_000,
 });
 const server: Server = app.listen(0, "127.0.0.1");
 server.keepAliveTimeout = 120_000;

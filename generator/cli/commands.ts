@@ -7,8 +7,10 @@ import { typecheck } from "../build/typecheck.js";
 import { buildApp, type BuiltApp } from "../generate.js";
 import { findProject, loadDotEnv, shownPath, type ConvoyProject } from "../project.js";
 import { startServer, type RunningServer } from "../serve.js";
+import { resolveStaticDir } from "../staticFiles.js";
 import { syncSchema } from "../sync/syncSchema.js";
 import type { ServeOptions } from "./options.js";
+import { exitOnSignals, shutdownTimeoutMs } from "./shutdown.js";
 
 /** Where the CLI prints. */
 export interface Output {
@@ -19,6 +21,7 @@ export interface Output {
 async function open(project: ConvoyProject, options: ServeOptions, out: Output): Promise<Driver> {
   const driver = await openDatabase({
     databaseUrl: options.databaseUrl,
+    listenUrl: options.listenUrl ?? process.env.CONVOY_LISTEN_URL,
     dataDir: options.dataDir ?? project.stateDir,
     onProgress: (message) => out.log(message),
   });
@@ -69,23 +72,11 @@ export async function generateCommand(options: ServeOptions, out: Output): Promi
   }
 }
 
-function onShutdown(close: () => Promise<void>): void {
-  let closing = false;
-  const stop = () => {
-    if (closing) return;
-    closing = true;
-    void close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-}
-
 /** `convoy serve`. */
 export async function serveCommand(options: ServeOptions, out: Output): Promise<void> {
   const project = findProject(process.cwd(), options.dir);
+  const timeoutMs = shutdownTimeoutMs();
+  const served = staticOf(options, out);
   const driver = await open(project, options, out);
   let server: RunningServer;
   try {
@@ -98,6 +89,7 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
       dev: false,
       log: out.error,
       ...schemaOf(options),
+      ...served,
     });
     out.log(`Serving ${describeFunctions(built)}`);
   } catch (error) {
@@ -105,16 +97,34 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
     throw error;
   }
   out.log(`Convoy listening on ${server.url} (tRPC at ${server.url}/trpc)`);
-  onShutdown(() => server.close());
+  exitOnSignals((drainMs) => server.close({ timeoutMs: drainMs }), out, timeoutMs);
 }
 
-function schemaOf(options: ServeOptions): { schemaName?: string } {
-  return options.schemaName ? { schemaName: options.schemaName } : {};
+function schemaOf(options: ServeOptions): {
+  schemaName?: string;
+  corsOrigins?: string[];
+  trustProxy?: number | string;
+} {
+  return {
+    ...(options.schemaName ? { schemaName: options.schemaName } : {}),
+    ...(options.corsOrigins.length > 0 ? { corsOrigins: options.corsOrigins } : {}),
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+  };
+}
+
+/** `--static`, checked before the database opens; prints what it serves. */
+function staticOf(options: ServeOptions, out: Output): { staticDir?: string } {
+  if (options.staticDir === undefined) return {};
+  const staticDir = resolveStaticDir(options.staticDir);
+  out.log(`Web app: ${staticDir}`);
+  return { staticDir };
 }
 
 /** `convoy dev` (and `convoy-dev`). */
 export async function devCommand(options: ServeOptions, out: Output): Promise<void> {
   const project = findProject(process.cwd(), options.dir);
+  const timeoutMs = shutdownTimeoutMs();
+  const served = options.once ? {} : staticOf(options, out);
   const driver = await open(project, options, out);
   if (options.once) {
     try {
@@ -142,10 +152,11 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
           dev: true,
           log: out.error,
           ...schemaOf(options),
+          ...served,
         });
         out.log(`Convoy dev server on ${server.url} (tRPC at ${server.url}/trpc): ${describeFunctions(built)}`);
       } else {
-        server.setApp(built.functions, built.schema);
+        server.setApp(built.functions, built.schema, built.auth);
         out.log(`Reloaded: ${describeFunctions(built)}`);
       }
     } catch (error) {
@@ -173,12 +184,17 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
     schedule();
   });
   out.log(`Watching ${shownPath(project, project.dir)} for changes`);
-  onShutdown(async () => {
-    watcher.close();
-    await running.catch(() => {});
-    if (server) await server.close();
-    else await driver.close();
-  });
+  exitOnSignals(
+    async (drainMs) => {
+      watcher.close();
+      await running.catch(() => {});
+      if (server) return server.close({ timeoutMs: drainMs });
+      await driver.close();
+      return undefined;
+    },
+    out,
+    timeoutMs,
+  );
 }
 
 /** Loads `.env` before anything reads the environment. */

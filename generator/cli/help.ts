@@ -6,7 +6,21 @@ const COMMON = `  --dir <path>           Functions folder (default: convoy/, els
   -h, --help             Show this help`;
 
 const SERVING = `  -p, --port <n>         Port to listen on (default: PORT, else 3210)
-  --host <address>       Address to listen on (default: HOST, else 127.0.0.1)`;
+  --host <address>       Address to listen on (default: HOST, else 127.0.0.1)
+  --static <dir>         Also serve a built web app (e.g. Vite's dist/): its files, and
+                         index.html for other GET paths outside /api and /trpc
+  --listen-url <url>     Direct Postgres URL for live queries' LISTEN connection, when
+                         --database-url goes through PgBouncer in transaction mode
+                         (default: CONVOY_LISTEN_URL, else the database URL)
+  --cors-origin <origin> Let pages of this origin call from another origin (CORS), e.g.
+                         https://app.example.com; repeat for several (default: none)
+  --trust-proxy <which>  Behind a reverse proxy: the number of proxies (e.g. 1) or their
+                         addresses (loopback, 10.0.0.0/8), so X-Forwarded-For names the
+                         client for per-client limits (default: CONVOY_TRUST_PROXY, else none)`;
+
+const SHUTDOWN = `SIGTERM or SIGINT shuts down gracefully: new requests are refused, SSE streams end,
+requests in flight finish (up to CONVOY_SHUTDOWN_TIMEOUT seconds, default 10), then
+the process exits 0. A second signal exits at once.`;
 
 /** Help text per command. */
 export const HELP: Record<string, string> = {
@@ -42,7 +56,9 @@ run "convoy generate" first to refresh convoy/_generated/.
 
 Options:
 ${SERVING}
-${COMMON}`,
+${COMMON}
+
+${SHUTDOWN}`,
 
   dev: `Usage: convoy dev [options]     (also: convoy-dev)
 
@@ -54,5 +70,7 @@ Options:
   --once                 Sync and generate once, then exit (no server)
 ${SERVING}
 ${COMMON}
-  --no-typecheck         Skip the type check`,
+  --no-typecheck         Skip the type check
+
+${SHUTDOWN}`,
 };

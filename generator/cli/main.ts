@@ -6,8 +6,14 @@ import { parseOptions } from "./options.js";
 const COMMON = ["dir", "database-url", "data-dir", "schema-name"] as const;
 const COMMANDS = {
   generate: { run: generateCommand, allowed: [...COMMON, "no-typecheck"] },
-  serve: { run: serveCommand, allowed: [...COMMON, "port", "host"] },
-  dev: { run: devCommand, allowed: [...COMMON, "port", "host", "once", "no-typecheck"] },
+  serve: {
+    run: serveCommand,
+    allowed: [...COMMON, "port", "host", "static", "listen-url", "cors-origin", "trust-proxy"],
+  },
+  dev: {
+    run: devCommand,
+    allowed: [...COMMON, "port", "host", "static", "listen-url", "cors-origin", "trust-proxy", "once", "no-typecheck"],
+  },
 } as const;
 
 const out: Output = {

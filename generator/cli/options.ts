@@ -17,6 +17,14 @@ export interface ServeOptions extends CommonOptions {
   port: number;
   host: string;
   once: boolean;
+  /** `--listen-url <url>`: a direct connection for LISTEN (the environment's CONVOY_LISTEN_URL is read later, after .env). */
+  listenUrl: string | undefined;
+  /** `--static <dir>`: a built web app to serve beside the API. */
+  staticDir: string | undefined;
+  /** `--cors-origin <origin>` (repeatable): browser origins allowed to call from another origin. */
+  corsOrigins: string[];
+  /** `--trust-proxy`: which proxies' X-Forwarded-For to believe (express's `trust proxy`). */
+  trustProxy: number | string | undefined;
 }
 
 const OPTIONS = {
@@ -28,8 +36,40 @@ const OPTIONS = {
   port: { type: "string", short: "p" },
   host: { type: "string" },
   once: { type: "boolean" },
+  "listen-url": { type: "string" },
+  static: { type: "string" },
+  "cors-origin": { type: "string", multiple: true },
+  "trust-proxy": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** An origin as browsers send it: scheme, host and port, nothing more. */
+function checkOrigin(origin: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || parsed.origin !== origin) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `--cors-origin ${origin}: give an origin such as https://app.example.com (scheme, host, port if not the default; no path or trailing slash)`,
+    });
+  }
+  return origin;
+}
+
+/** `--trust-proxy`: a number of hops, or addresses / subnets / `loopback` as express reads them. */
+function checkTrustProxy(value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[\w.:/, -]+$/.test(value) && value.trim() !== "") return value;
+  throw new ConvoyError({
+    code: "BAD_REQUEST",
+    message: `--trust-proxy ${value}: give the number of proxies in front of Convoy (e.g. 1), or their addresses (e.g. loopback or 10.0.0.0/8)`,
+  });
+}
 
 /** Parses a command's arguments; unknown options are errors that name the help. */
 export function parseOptions(
@@ -37,7 +77,7 @@ export function parseOptions(
   args: string[],
   allowed: readonly (keyof typeof OPTIONS)[],
 ): ServeOptions {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
   } catch (error) {
@@ -69,5 +109,9 @@ export function parseOptions(
     port,
     host: (values.host as string | undefined) ?? process.env.HOST ?? "127.0.0.1",
     once: values.once === true,
+    listenUrl: values["listen-url"] as string | undefined,
+    staticDir: values.static as string | undefined,
+    corsOrigins: ((values["cors-origin"] as string[] | undefined) ?? []).map(checkOrigin),
+    trustProxy: checkTrustProxy((values["trust-proxy"] as string | undefined) ?? process.env.CONVOY_TRUST_PROXY),
   };
 }

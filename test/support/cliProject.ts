@@ -7,9 +7,12 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, "../..");
 
-/** Packs the repository as npm would publish it; returns the tarball's path. */
+/**
+ * Packs the repository as npm would publish it; returns the tarball's path. dist/ is
+ * already built (globalSetup), so `prepare` is not run again under other tests' feet.
+ */
 export async function packConvoy(into: string): Promise<string> {
-  const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", into], {
+  const { stdout } = await run("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", into], {
     cwd: repoRoot,
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -138,7 +141,8 @@ export function startCli(root: string, args: string[], env: Record<string, strin
       });
     },
     stop() {
-      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      // A child killed by a signal has no exit code, but it has exited all the same.
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       return new Promise((resolvePromise) => {
         child.once("exit", (code) => resolvePromise(code));
         child.kill("SIGTERM");

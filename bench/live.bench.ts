@@ -37,6 +37,7 @@ import {
   type ServerReply,
   type ServerStats,
 } from "./liveApp.js";
+import { postMutation } from "./postMutation.js";
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const QUERIES = 100;
@@ -182,32 +183,6 @@ function subscribe(
 
 const mutationAgent = new Agent({ keepAlive: true, maxSockets: MUTATION_CONCURRENCY });
 
-function postMutation(port: number, args: unknown): Promise<void> {
-  const body = JSON.stringify({ path: "projects.create", args });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/api/mutation",
-        agent: mutationAgent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (response) => {
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => (text += chunk));
-        response.on("end", () =>
-          response.statusCode === 200 ? resolve() : reject(new Error(`mutation ${response.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 // ---------------------------------------------------------------------------
 // Delivery latency
 
@@ -294,7 +269,7 @@ async function runDeliveries(
       const name = `${label}-${k}`;
       const pending = tracker.expect(name, userIndex);
       all.push(pending);
-      await postMutation(server.port, { name, userId: server.users[userIndex], createdAt: k });
+      await postMutation(server.port, { name, userId: server.users[userIndex], createdAt: k }, mutationAgent);
       pending.respondedAt = performance.now();
       // One at a time: wait for every subscriber of the user before the next write.
       if (concurrency === 1) await withTimeout(pending.allDelivered, DELIVERY_TIMEOUT_MS);

@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { DEFAULT_DATABASE_URL } from "./liveApp.js";
 import type { SoakCommand, SoakReply, SoakSample } from "./soakServer.js";
+import { postMutation } from "./postMutation.js";
 
 const { values } = parseArgs({ options: { minutes: { type: "string" } } });
 const MINUTES = Number(values.minutes ?? process.env.SOAK_MINUTES ?? 10);
@@ -174,32 +175,6 @@ interface Mutation {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
-function postMutation(port: number, args: unknown): Promise<void> {
-  const body = JSON.stringify({ path: "projects.create", args });
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/api/mutation",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (response) => {
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => (text += chunk));
-        response.on("end", () =>
-          response.statusCode === 200 ? resolve() : reject(new Error(`mutation ${response.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 async function freshQuery(port: number, userId: string): Promise<string[]> {
   const response = await fetch(`http://127.0.0.1:${port}/api/query`, {
     method: "POST",
@@ -298,7 +273,7 @@ async function main(): Promise<number> {
     const userIndex = n % USERS;
     const mutation: Mutation = { userIndex, sentAt: performance.now(), respondedAt: undefined, arrivals: [] };
     mutations.set(name, mutation);
-    const done = postMutation(server.port, { name, userId: server.users[userIndex], createdAt: n }).then(
+    const done = postMutation(server.port, { name, userId: server.users[userIndex], createdAt: n }, agent).then(
       () => {
         mutation.respondedAt = performance.now();
       },

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Driver } from "../drivers/driver.js";
 import { quoteIdent } from "../store/sqlText.js";
 import { changeChannel } from "./changeLogDdl.js";
@@ -32,6 +33,11 @@ interface ChangeRow {
   new_creation_time: number | null;
   new_doc: Record<string, unknown> | null;
 }
+
+/** Changes one read must find for the feed to treat writes as streaming in. */
+const BUSY_BATCH = 3;
+/** The pause between back-to-back log reads while writes stream in. */
+const BUSY_READ_GAP_MS = 2;
 
 /** Options of {@link ChangeFeed}. */
 export interface ChangeFeedOptions {
@@ -127,13 +133,17 @@ export class ChangeFeed {
       this.pollAgain = true;
       return;
     }
-    this.polling = this.poll().finally(() => {
-      this.polling = null;
-      if (this.pollAgain) {
-        this.pollAgain = false;
-        this.poke();
-      }
-    });
+    this.polling = this.poll()
+      // A read that found a batch of changes means writes are streaming in: leave a
+      // moment before the next, so it takes a larger batch. Sparse writes never wait.
+      .then((found) => (this.pollAgain && found >= BUSY_BATCH ? sleep(BUSY_READ_GAP_MS) : undefined))
+      .finally(() => {
+        this.polling = null;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.poke();
+        }
+      });
   }
 
   /**
@@ -159,9 +169,10 @@ export class ChangeFeed {
     return { xmax: row!.xmax, inProgress: row!.xip ?? [] };
   }
 
-  private async poll(): Promise<void> {
+  /** Reads the settled changes since the cursor; resolves with how many it found. */
+  private async poll(): Promise<number> {
     const cursor = this.cursor;
-    if (cursor === null) return;
+    if (cursor === null) return 0;
     const notify = this.notifyPending;
     this.notifyPending = false;
     try {
@@ -181,16 +192,18 @@ export class ChangeFeed {
           ? [cursor.xmax, cursor.inProgress, changeChannel(this.options.schemaName), this.token]
           : [cursor.xmax, cursor.inProgress],
       );
-      if (this.cursor !== cursor) return; // reset while reading: the reset covers it
+      if (this.cursor !== cursor) return 0; // reset while reading: the reset covers it
       this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
       const rows = row!.changes ?? [];
       if (rows.length > 0) this.highestIdRead = Math.max(this.highestIdRead, rows[rows.length - 1]!.id);
       const changes = rows.map(toChange);
       if (changes.length > 0) this.options.onChanges(changes);
+      return changes.length;
     } catch (error) {
       // Other processes still need to hear of the commit: the next read notifies.
       if (notify) this.notifyPending = true;
       this.options.onError?.(error);
+      return 0;
     }
   }
 

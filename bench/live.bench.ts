@@ -14,9 +14,8 @@
  * throughput comparison (b, c).
  * Creates the schemas bench_live, bench_live_local and bench_live_raw and drops them at the end.
  */
-import { fork, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { Agent, request, type ClientRequest } from "node:http";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { syncSchema } from "../generator/sync/syncSchema.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
@@ -33,11 +32,11 @@ import {
   POOL_SIZE,
   RAW_SCHEMA,
   type LiveMode,
-  type ServerCommand,
   type ServerReply,
   type ServerStats,
 } from "./liveApp.js";
 import { postMutation } from "./postMutation.js";
+import { forkServer, type ServerProcess } from "./serverProcess.js";
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const QUERIES = 100;
@@ -71,51 +70,10 @@ function fdLimit(): number {
 // ---------------------------------------------------------------------------
 // The server process
 
-interface ServerHandle {
-  port: number;
-  users: string[];
-  ask<T extends "memory" | "stats">(type: T): Promise<Extract<ServerReply, { type: T }>>;
-  stop(): Promise<void>;
-}
+type ServerHandle = ServerProcess<ServerReply>;
 
-async function startServer(mode: LiveMode): Promise<ServerHandle> {
-  const child: ChildProcess = fork(fileURLToPath(new URL("./liveServer.ts", import.meta.url)), [mode], {
-    execArgv: ["--import", "tsx", "--expose-gc"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const waiting = new Map<number, (reply: ServerReply) => void>();
-  let nextId = 1;
-  const ready = await new Promise<Extract<ServerReply, { type: "ready" }>>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`server process exited with ${code}`)));
-    child.on("message", (raw: unknown) => {
-      const reply = raw as ServerReply;
-      if (reply.type === "ready") resolve(reply);
-      else if (reply.type === "failed" && reply.id === null) reject(new Error(reply.message));
-      else if ("id" in reply && reply.id !== null) waiting.get(reply.id)?.(reply);
-    });
-  });
-  return {
-    port: ready.port,
-    users: ready.users,
-    ask: (type) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        waiting.set(id, (reply) => {
-          waiting.delete(id);
-          if (reply.type === "failed") reject(new Error(reply.message));
-          else resolve(reply as never);
-        });
-        const command: ServerCommand = { type, id };
-        child.send(command);
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.send({ type: "stop" });
-      }),
-  };
-}
+const startServer = (mode: LiveMode): Promise<ServerHandle> =>
+  forkServer<ServerReply>(new URL("./liveServer.ts", import.meta.url), [mode]);
 
 // ---------------------------------------------------------------------------
 // SSE clients: raw node:http streaming GETs, parsing the event stream text
@@ -258,7 +216,7 @@ async function runDeliveries(
   concurrency: number,
 ): Promise<DeliveryResult> {
   tracker.pending.clear();
-  const before = await server.ask("stats");
+  const before = await server.request("stats");
   const started = performance.now();
   const all: PendingMutation[] = [];
   let next = 0;
@@ -283,7 +241,7 @@ async function runDeliveries(
   const seconds = (performance.now() - started) / 1000;
   // Let trailing re-runs finish before reading the counters.
   await new Promise((resolve) => setTimeout(resolve, 100));
-  const after = await server.ask("stats");
+  const after = await server.request("stats");
   const fromResponse: number[] = [];
   const fromSend: number[] = [];
   let beforeResponse = 0;
@@ -363,7 +321,7 @@ async function openSubscribers(
 }
 
 async function memory(server: ServerHandle) {
-  return server.ask("memory");
+  return server.request("memory");
 }
 
 /** Workloads a, d: the shipped engine in the server process. */
@@ -404,9 +362,9 @@ async function baselineServer(mode: LiveMode, mutations: number) {
   try {
     await openSubscribers(server, tracker, QUERIES * SUBSCRIBERS_PER_QUERY, subscribers);
     await runDeliveries(server, tracker, "warm", mode === "poll" ? 3 : 20, 1);
-    const idleBefore = await server.ask("stats");
+    const idleBefore = await server.request("stats");
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const idleAfter = await server.ask("stats");
+    const idleAfter = await server.request("stats");
     const result = await runDeliveries(server, tracker, "seq", mutations, 1);
     const idle = (key: keyof ServerStats) => (idleAfter[key] - idleBefore[key]) / 3;
     return { result, idleRunsPerSecond: idle("runs"), idleStatementsPerSecond: idle("statements") };

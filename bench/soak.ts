@@ -15,15 +15,14 @@
  * the end. Exits 1 when a change was not delivered, a subscriber ended stale, a stream
  * broke or a mutation failed.
  */
-import { fork } from "node:child_process";
 import { Agent, request } from "node:http";
 import { cpus, totalmem } from "node:os";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { DEFAULT_DATABASE_URL } from "./liveApp.js";
-import type { SoakCommand, SoakReply, SoakSample } from "./soakServer.js";
+import type { SoakReply, SoakSample } from "./soakServer.js";
 import { postMutation } from "./postMutation.js";
+import { forkServer, type ServerProcess } from "./serverProcess.js";
 
 const { values } = parseArgs({ options: { minutes: { type: "string" } } });
 const MINUTES = Number(values.minutes ?? process.env.SOAK_MINUTES ?? 10);
@@ -46,49 +45,8 @@ function percentile(values: number[], p: number): number {
 // ---------------------------------------------------------------------------
 // The server process
 
-interface ServerHandle {
-  port: number;
-  users: string[];
-  sample(): Promise<SoakSample>;
-  stop(): Promise<void>;
-}
-
-async function startServer(): Promise<ServerHandle> {
-  const child = fork(fileURLToPath(new URL("./soakServer.ts", import.meta.url)), [String(USERS)], {
-    execArgv: ["--import", "tsx", "--expose-gc"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const waiting = new Map<number, (sample: SoakSample) => void>();
-  let nextId = 1;
-  const ready = await new Promise<Extract<SoakReply, { type: "ready" }>>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`soak server exited with ${code}`)));
-    child.on("message", (raw: unknown) => {
-      const reply = raw as SoakReply;
-      if (reply.type === "ready") resolve(reply);
-      else if (reply.type === "failed") reject(new Error(reply.message));
-      else waiting.get(reply.id)?.(reply);
-    });
-  });
-  return {
-    port: ready.port,
-    users: ready.users,
-    sample: () =>
-      new Promise((resolve) => {
-        const id = nextId++;
-        waiting.set(id, (sample) => {
-          waiting.delete(id);
-          resolve(sample);
-        });
-        child.send({ type: "sample", id } satisfies SoakCommand);
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.send({ type: "stop" } satisfies SoakCommand);
-      }),
-  };
-}
+const startServer = (): Promise<ServerProcess<SoakReply>> =>
+  forkServer<SoakReply>(new URL("./soakServer.ts", import.meta.url), [String(USERS)]);
 
 // ---------------------------------------------------------------------------
 // Subscribers: raw streaming GETs, each watching one user's project names
@@ -242,7 +200,7 @@ async function main(): Promise<number> {
   let sent = 0;
   let failed = 0;
   const record = async () => {
-    const sample = await server.sample();
+    const sample = await server.request("sample");
     const at = `${((performance.now() - started) / 60_000).toFixed(1)} min`;
     const row = {
       at,

@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from "@trpc/client";
-import { EventSource } from "eventsource";
+import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildApp } from "../../generator/generate.js";
 import { findProject } from "../../generator/project.js";
@@ -12,7 +11,7 @@ import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { pgliteFactory, postgresFactory, uniqueSchemaName } from "../support/testDatabases.js";
 import { BEARER_AUTH, COOKIE_AUTH, createAuthProject, repoRoot } from "./authProject.js";
 import { callApi, exchange } from "./exchange.js";
-import { fetchWith } from "./liveClients.js";
+import { trpcClient } from "./liveClients.js";
 import { startSecurityServer } from "./securityServer.js";
 
 const ALICE = { authorization: "Bearer token-alice" };
@@ -20,22 +19,8 @@ const EXPIRED = { authorization: "Bearer token-expired" };
 const CRASH = { authorization: "Bearer token-crash" };
 const REFUSAL = { code: "UNAUTHORIZED", message: "Sign in again: this token is unknown or expired" };
 
-/** A tRPC client of the auth project (its router type is not generated here). */
-function trpc(url: string, headers: Record<string, string>): any {
-  return createTRPCClient<any>({
-    links: [
-      splitLink({
-        condition: (operation) => operation.type === "subscription",
-        true: httpSubscriptionLink({
-          url: `${url}/trpc`,
-          EventSource,
-          eventSourceOptions: { fetch: fetchWith(headers) },
-        }),
-        false: httpBatchLink({ url: `${url}/trpc`, headers }),
-      }),
-    ],
-  });
-}
+/** A tRPC client of the auth project: the same links; its router type is not generated here. */
+const trpc = (url: string, headers: Record<string, string>): any => trpcClient(url, headers);
 
 describe("convoy/auth.ts, bundled and served by the generator (convoy serve / dev)", () => {
   let root: string;

@@ -46,13 +46,12 @@ export function useQuery<TRef extends FunctionReference<"query">>(
 
   useEffect(() => {
     if (!enabled || !subscribe) return;
-    const key = queryKey;
     return client.watch(
       ref,
       args,
-      (value) => queryClient.setQueryData(key, value),
+      (value) => queryClient.setQueryData(queryKey, value),
       // A failing live query shows its error through TanStack's error state.
-      () => void queryClient.invalidateQueries({ queryKey: key, exact: true }),
+      () => void queryClient.invalidateQueries({ queryKey, exact: true }),
     );
     // keyHash stands for ref and args.
   }, [client, queryClient, keyHash, enabled, subscribe]);

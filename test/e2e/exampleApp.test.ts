@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildExample,
   CHROMIUM,
-  ensurePackageBuilt,
   launchChromium,
   repoRoot,
   runCli,
@@ -46,7 +45,7 @@ describe.skipIf(skip)("the example app in Chromium", () => {
     scratch = mkdtempSync(join(tmpdir(), "convoy-e2e-"));
     webDir = join(scratch, "web");
     dataDir = join(scratch, "data");
-    await ensurePackageBuilt((message) => console.log(`[e2e] ${message}`));
+    // dist/, which the CLI runs from, is built by the suite's globalSetup.
     await buildExample({ outDir: webDir, dataDir });
     typechecked = typecheckExample().then(
       () => null,

@@ -3,7 +3,6 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { chromium, type Browser } from "playwright-core";
-export { ensurePackageBuilt } from "../support/packageBuild.js";
 
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, "../..");

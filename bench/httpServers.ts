@@ -123,6 +123,10 @@ async function recordConvoySql(driver: Driver, users: string[]): Promise<Transac
             sent.push({ text, params });
             return tx.query<TRow>(text, params);
           },
+          queue: (text: string, params: readonly unknown[] = []) => {
+            sent.push({ text, params });
+            tx.queue(text, params);
+          },
         }),
       );
     },

@@ -4,6 +4,24 @@ export interface SqlExecutor {
 }
 
 /**
+ * Runs statements inside one transaction. Writes whose rows are not needed can be
+ * queued: they travel with the transaction's next statement or with its COMMIT, so a
+ * mutation that only writes takes one round trip.
+ */
+export interface TransactionExecutor extends SqlExecutor {
+  /**
+   * Queues a statement whose result rows are not needed. Queued statements run in
+   * order, before the next `query` or at commit; an error from one is thrown there.
+   * @example
+   * ```ts
+   * tx.queue("INSERT INTO t (a) VALUES ($1)", [1]);
+   * await tx.query("SELECT count(*) FROM t"); // sees the row
+   * ```
+   */
+  queue(text: string, params?: readonly unknown[]): void;
+}
+
+/**
  * The one interface Convoy needs from a database: statements, transactions, and
  * closing. `pg` (any Postgres) and PGlite (embedded) implement it.
  */
@@ -14,9 +32,9 @@ export interface Driver extends SqlExecutor {
   /**
    * Runs `body` in a transaction. `setup` is parameterless SQL (e.g. `SET TRANSACTION
    * ...; LOCK TABLE ...`) run right after BEGIN, before the snapshot is taken. Commits
-   * when `body` resolves, rolls back when it throws.
+   * when `body` resolves (after running what it queued), rolls back when it throws.
    */
-  transaction<T>(setup: string, body: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(setup: string, body: (tx: TransactionExecutor) => Promise<T>): Promise<T>;
   /**
    * Listens to a NOTIFY channel on a connection of its own. `onLost` is called once if
    * that connection drops; listen again to resume. Resolves to a function that stops

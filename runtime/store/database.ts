@@ -139,7 +139,8 @@ export class Database {
     const fields = validateDocument(table, definition, this.withoutSystemFields("insert", table, value, null));
     const creationTime = nextCreationTime();
     const id = generateId(table, creationTime);
-    await this.ctx.sql.query(
+    // Queued: it travels with the next read or with COMMIT (see TransactionExecutor).
+    this.ctx.sql.queue(
       `INSERT INTO ${tableSql(this.ctx.schemaName, table)} (_id, _creation_time, doc) VALUES ($1::text, $2::float8, $3::jsonb)`,
       [id, creationTime, JSON.stringify(fields)],
     );
@@ -182,10 +183,10 @@ export class Database {
 
   private async write(table: string, id: string, fields: unknown): Promise<void> {
     const valid = validateDocument(table, tableOf(this.ctx.schema, table), fields);
-    await this.ctx.sql.query(
-      `UPDATE ${tableSql(this.ctx.schemaName, table)} SET doc = $2::jsonb WHERE _id = $1::text`,
-      [id, JSON.stringify(valid)],
-    );
+    this.ctx.sql.queue(`UPDATE ${tableSql(this.ctx.schemaName, table)} SET doc = $2::jsonb WHERE _id = $1::text`, [
+      id,
+      JSON.stringify(valid),
+    ]);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { SqlExecutor } from "../drivers/driver.js";
+import type { TransactionExecutor } from "../drivers/driver.js";
 import { ConvoyError } from "../errors.js";
 
 /**
@@ -7,24 +7,33 @@ import { ConvoyError } from "../errors.js";
  * ROLLBACK), and (2) `ctx.db` used after the function returned fails loudly.
  * @internal
  */
-export class GuardedExecutor implements SqlExecutor {
+export class GuardedExecutor implements TransactionExecutor {
   private firstError: unknown;
   private closed = false;
 
-  constructor(private readonly inner: SqlExecutor) {}
+  constructor(private readonly inner: TransactionExecutor) {}
+
+  queue(text: string, params?: readonly unknown[]): void {
+    this.checkOpen();
+    this.inner.queue(text, params);
+  }
 
   async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
-    if (this.closed) {
-      throw new ConvoyError({
-        code: "INTERNAL_SERVER_ERROR",
-        message: "ctx.db was used after its function returned; await every database call inside the handler",
-      });
-    }
+    this.checkOpen();
     try {
       return await this.inner.query<TRow>(text, params);
     } catch (error) {
       this.firstError ??= error;
       throw error;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) {
+      throw new ConvoyError({
+        code: "INTERNAL_SERVER_ERROR",
+        message: "ctx.db was used after its function returned; await every database call inside the handler",
+      });
     }
   }
 

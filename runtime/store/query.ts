@@ -257,6 +257,7 @@ export class QueryImpl {
             captured = { text, params: [...(params ?? [])] };
             return [];
           },
+          queue: () => {},
         },
       },
       this.state,

@@ -1,11 +1,12 @@
-import type { SqlExecutor } from "../drivers/driver.js";
+import type { TransactionExecutor } from "../drivers/driver.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { ReadListener } from "./readSet.js";
 import { quoteIdent } from "./sqlText.js";
 
 /** What `ctx.db` runs on inside one transaction. @internal */
 export interface TransactionContext {
-  sql: SqlExecutor;
+  /** Reads go through `query`; writes whose rows are not needed are queued (see {@link TransactionExecutor}). */
+  sql: TransactionExecutor;
   schema: SchemaDefinition;
   /** The Postgres schema holding Convoy's tables, e.g. `convoy`. */
   schemaName: string;

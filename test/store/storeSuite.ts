@@ -601,6 +601,22 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
         expect(await count("users")).toBe(0);
       });
 
+      it("a mutation reads its own writes, which are sent with its next read", async () => {
+        const seen = await store.mutation(async (db) => {
+          const a = await db.insert("users", { name: "A", createdAt: 1 });
+          const b = await db.insert("users", { name: "B", createdAt: 2 });
+          await db.patch(a, { name: "A2" });
+          const afterPatch = (await db.get(a))!.name;
+          await db.replace(b, { name: "B2", createdAt: 3 });
+          const names = (await db.query("users").collect()).map((user) => user.name);
+          await db.delete(a);
+          await db.insert("users", { name: "C", createdAt: 4 });
+          return { afterPatch, names, left: (await db.query("users").collect()).map((user) => user.name) };
+        });
+        expect(seen).toEqual({ afterPatch: "A2", names: ["A2", "B2"], left: ["B2", "C"] });
+        expect(await count("users")).toBe(2);
+      });
+
       it("ctx.db used after the function returned fails loudly", async () => {
         let leaked: { get(id: Id<"users">): Promise<unknown> } | undefined;
         const id = await addUser("A");
@@ -608,6 +624,15 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
           leaked = db;
         });
         await expect(leaked!.get(id)).rejects.toThrow(/used after its function returned/);
+        // Writes too, though they are only queued.
+        let writer: { insert(table: "users", value: unknown): Promise<unknown> } | undefined;
+        await store.mutation(async (db) => {
+          writer = db;
+        });
+        await expect(writer!.insert("users", { name: "late", createdAt: 1 })).rejects.toThrow(
+          /used after its function returned/,
+        );
+        expect(await count("users")).toBe(1);
       });
 
       it("a query reads one snapshot while a mutation commits", async () => {

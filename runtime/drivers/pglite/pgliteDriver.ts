@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import type { Driver, SqlExecutor } from "../driver.js";
+import type { Driver, SqlExecutor, TransactionExecutor } from "../driver.js";
+import { queueWrites } from "../queuedWrites.js";
 import { acquireLockFile } from "./lockFile.js";
 
 /** Options of {@link createPgliteDriver}. */
@@ -68,10 +69,13 @@ export async function createPgliteDriver(options: PgliteDriverOptions = {}): Pro
     description,
     ...wrap(db),
 
-    transaction<T>(setup: string, body: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    transaction<T>(setup: string, body: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
       return db.transaction(async (tx) => {
         if (setup) await tx.exec(setup);
-        return body(wrap(tx));
+        const executor = queueWrites(wrap(tx));
+        const value = await body(executor);
+        await executor.flush();
+        return value;
       });
     },
 

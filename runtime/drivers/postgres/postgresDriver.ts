@@ -1,7 +1,7 @@
 import pg from "pg";
-import type { Driver, SqlExecutor } from "../driver.js";
-import { inlineParameters } from "./inlineParameters.js";
+import type { Driver, TransactionExecutor } from "../driver.js";
 import { confirmListenerDelivery, PROBE_PREFIX } from "./listenerProbe.js";
+import { PipelinedTransaction } from "./pipelinedTransaction.js";
 
 /** Options of {@link createPostgresDriver}. */
 export interface PostgresDriverOptions {
@@ -56,7 +56,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
       return result.rows as TRow[];
     },
 
-    async transaction<T>(setup: string, body: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    async transaction<T>(setup: string, body: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
       // A checked-out client has no pool listener: a connection lost between statements
@@ -65,35 +65,15 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
         broken = error;
       };
       client.on("error", onError);
-      // BEGIN travels with the first statement when that statement's values can be
-      // written into its text: one round trip fewer per transaction.
-      let begin: string | null = setup ? `BEGIN; ${setup}` : "BEGIN";
+      const tx = new PipelinedTransaction(client, setup);
       try {
-        const tx: SqlExecutor = {
-          async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
-            if (begin !== null) {
-              const opening = begin;
-              begin = null;
-              const inlined = inlineParameters(text, params);
-              if (inlined !== null) {
-                const results = (await client.query(`${opening}; ${inlined}`)) as unknown as pg.QueryResult[];
-                return results[results.length - 1]!.rows as TRow[];
-              }
-              await client.query(opening);
-            }
-            const result = await client.query(text, params as unknown[] | undefined);
-            return result.rows as TRow[];
-          },
-        };
         const value = await body(tx);
-        // A body that ran no statement opened no transaction.
-        if (begin === null) await client.query("COMMIT");
+        await tx.commit();
         return value;
       } catch (error) {
-        if (begin === null)
-          await client.query("ROLLBACK").catch((rollbackError: Error) => {
-            broken = rollbackError;
-          });
+        await tx.rollback().catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
         throw error;
       } finally {
         client.off("error", onError);

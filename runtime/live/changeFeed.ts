@@ -25,7 +25,6 @@ interface FeedCursor {
 }
 
 interface ChangeRow {
-  id: number;
   tbl: string;
   doc_id: string | null;
   old_creation_time: number | null;
@@ -73,9 +72,8 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** The highest log id read so far, and what it was at each prune (for the next ones). */
-  private highestIdRead = 0;
-  private readonly pruneMarks: { at: number; id: number }[] = [];
+  /** Where reading had got to at each prune: rows of older transactions were read. */
+  private readonly pruneMarks: { at: number; xid: string }[] = [];
   /** A local commit asked the next read to NOTIFY other processes. */
   private notifyPending = false;
   private readonly table: string;
@@ -194,9 +192,7 @@ export class ChangeFeed {
       );
       if (this.cursor !== cursor) return 0; // reset while reading: the reset covers it
       this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
-      const rows = row!.changes ?? [];
-      if (rows.length > 0) this.highestIdRead = Math.max(this.highestIdRead, rows[rows.length - 1]!.id);
-      const changes = rows.map(toChange);
+      const changes = (row!.changes ?? []).map(toChange);
       if (changes.length > 0) this.options.onChanges(changes);
       return changes.length;
     } catch (error) {
@@ -208,22 +204,25 @@ export class ChangeFeed {
   }
 
   /**
-   * Deletes log rows read more than the retention time ago. It goes by id marks taken
-   * at earlier prunes, so the log needs no index on its timestamp (one index fewer to
-   * write per change). A row still uncommitted is invisible to the DELETE and stays.
+   * Deletes log rows read more than the retention time ago. Each prune marks the oldest
+   * transaction the cursor still waits for; every row of an older transaction has been
+   * read, and is deleted once its mark is older than the retention (by the xid index,
+   * so the log needs no timestamp column or index).
    * @internal Runs on a timer; tests call it.
    */
   async prune(): Promise<void> {
+    const cursor = this.cursor;
+    if (cursor === null) return;
     const retentionMs = this.options.retentionMs ?? 300_000;
     const now = Date.now();
-    this.pruneMarks.push({ at: now, id: this.highestIdRead });
-    let upTo = 0;
+    this.pruneMarks.push({ at: now, xid: oldestAwaited(cursor) });
+    let before: string | null = null;
     while (this.pruneMarks.length > 1 && this.pruneMarks[0]!.at <= now - retentionMs) {
-      upTo = this.pruneMarks.shift()!.id;
+      before = this.pruneMarks.shift()!.xid;
     }
-    if (upTo === 0) return;
+    if (before === null) return;
     try {
-      await this.options.driver.query(`DELETE FROM ${this.table} WHERE id <= $1::int8`, [upTo]);
+      await this.options.driver.query(`DELETE FROM ${this.table} WHERE xid < $1::xid8`, [before]);
     } catch (error) {
       this.options.onError?.(error);
     }
@@ -236,6 +235,11 @@ export class ChangeFeed {
     await this.settled().catch(() => {});
     await this.stopListening?.();
   }
+}
+
+/** The oldest transaction whose rows a read after `cursor` can still return. */
+function oldestAwaited(cursor: FeedCursor): string {
+  return [cursor.xmax, ...cursor.inProgress].reduce((oldest, xid) => (BigInt(xid) < BigInt(oldest) ? xid : oldest));
 }
 
 function toChange(row: ChangeRow): Change {

@@ -54,6 +54,37 @@ export function describeSyncSuite(factory: TestDriverFactory): void {
       });
     });
 
+    it("makes the change log unlogged with only its xid index, upgrading a log an earlier version made", async () => {
+      const log = `"${database.schemaName}"."_changes"`;
+      const shape = async () => {
+        const [table] = await database.driver.query<{ persistence: string }>(
+          `SELECT c.relpersistence AS persistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = '_changes'`,
+          [database.schemaName],
+        );
+        const indexes = await database.driver.query<{ name: string }>(
+          `SELECT indexname AS name FROM pg_indexes WHERE schemaname = $1 AND tablename = '_changes' ORDER BY 1`,
+          [database.schemaName],
+        );
+        return { persistence: table?.persistence, indexes: indexes.map((index) => index.name) };
+      };
+      await sync(v1);
+      expect(await shape()).toEqual({ persistence: "u", indexes: ["_changes_xid"] });
+
+      // The log as session 2's version made it, holding a row.
+      await database.driver.exec(
+        `DROP TABLE ${log}; CREATE TABLE ${log} (id bigserial PRIMARY KEY, xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+          tbl text NOT NULL, doc_id text, old_creation_time double precision, old_doc jsonb,
+          new_creation_time double precision, new_doc jsonb, at timestamptz NOT NULL DEFAULT now());
+         CREATE INDEX "_changes_xid" ON ${log} (xid); CREATE INDEX "_changes_at" ON ${log} (at);
+         INSERT INTO ${log} (tbl, doc_id) VALUES ('notes', 'kept')`,
+      );
+      expect(await shape()).toEqual({ persistence: "p", indexes: ["_changes_at", "_changes_pkey", "_changes_xid"] });
+      await sync(v1);
+      expect(await shape()).toEqual({ persistence: "u", indexes: ["_changes_xid"] });
+      expect(await database.driver.query(`SELECT tbl, doc_id FROM ${log}`)).toEqual([{ tbl: "notes", doc_id: "kept" }]);
+    });
+
     it("a schema with refs, defaults and nested objects re-syncs without re-checking documents", async () => {
       await sync(testSchema);
       const store = createDocumentStore({

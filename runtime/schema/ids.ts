@@ -30,10 +30,18 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+/** Random bytes drawn 4 KB at a time: one call into the system's generator per 256 ids, not per id. */
+const randomPool = new Uint8Array(4096);
+let randomOffset = randomPool.length;
+
 function encodeRandom(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(RANDOM_CHARS));
+  if (randomOffset + RANDOM_CHARS > randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool);
+    randomOffset = 0;
+  }
   let out = "";
-  for (const byte of bytes) out += ALPHABET[byte & 31];
+  for (let i = 0; i < RANDOM_CHARS; i++) out += ALPHABET[randomPool[randomOffset + i]! & 31];
+  randomOffset += RANDOM_CHARS;
   return out;
 }
 

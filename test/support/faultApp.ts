@@ -32,13 +32,14 @@ export const writeBatch = mutation({
 /**
  * Writes item 0, waits \`ms\` inside the transaction, writes item 1. The read after the
  * first insert sends it (writes travel with the next read), so the transaction is open
- * in Postgres while it waits.
+ * in Postgres while it waits; it reads \`notes\`, which no concurrent slowWrite writes,
+ * so that slowWrites running side by side do not fail serialization and retry.
  */
 export const slowWrite = mutation({
   args: { batch: z.string(), ms: z.number().int().min(0).max(60000) },
   handler: async (ctx, args) => {
     await ctx.db.insert("items", { batch: args.batch, seq: 0 });
-    await ctx.db.query("items").withIndex("by_batch", (q) => q.eq("batch", args.batch)).first();
+    await ctx.db.query("notes").first();
     await new Promise((resolve) => setTimeout(resolve, args.ms));
     await ctx.db.insert("items", { batch: args.batch, seq: 1 });
     return args.batch;

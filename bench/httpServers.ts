@@ -74,7 +74,7 @@ const USER_KEY = `COALESCE((doc -> 'userId'), 'null'::jsonb)`;
 const INSERT_SQL = `INSERT INTO ${PROJECTS} (_id, _creation_time, doc) VALUES ($1::text, $2::float8, $3::jsonb)`;
 const SELECT_SQL =
   `SELECT _id, _creation_time, doc FROM ${PROJECTS} WHERE ${USER_KEY} = $1::jsonb` +
-  ` ORDER BY ${USER_KEY} ASC, _creation_time ASC, _id ASC LIMIT $2::int4`;
+  ` ORDER BY ${USER_KEY} ASC, _creation_time ASC, _id ASC LIMIT $2::int8`;
 
 /** A statement of Convoy's as the baseline sends it: on its own tables. */
 const onBaselineTables = (sql: string) => sql.replaceAll(`"${SCHEMA}".`, `"${BASELINE_SCHEMA}".`);
@@ -167,19 +167,19 @@ function createBaselineApp(pool: pg.Pool, setups: TransactionSetups): Express {
   app.disable("x-powered-by");
   const json = express.json({ limit: "1mb", strict: false, type: () => true });
   for (const transactional of [true, false]) {
-    const run = async (setup: string, text: string, params: unknown[]) =>
-      transactional ? rawTransaction(pool, setup, text, params) : (await pool.query(text, params)).rows;
+    const run = async (setup: string, text: string, params: unknown[], kind: "read" | "write") =>
+      transactional ? rawTransaction(pool, setup, text, params, kind) : (await pool.query(text, params)).rows;
     const prefix = transactional ? "/tx" : "/auto";
     app.post(`${prefix}/mutation`, json, async (request, response) => {
       const args = (request.body as { args: ProjectArgs }).args;
       const creationTime = nextCreationTime();
       const id = generateId("projects", creationTime);
-      await run(mutationSetup, insertSql, [id, creationTime, JSON.stringify(args)]);
+      await run(mutationSetup, insertSql, [id, creationTime, JSON.stringify(args)], "write");
       response.json({ value: id });
     });
     app.post(`${prefix}/query`, json, async (request, response) => {
       const { userId } = (request.body as { args: { userId: string } }).args;
-      const rows = (await run(querySetup, selectSql, [JSON.stringify(userId), TAKE])) as ProjectRow[];
+      const rows = (await run(querySetup, selectSql, [JSON.stringify(userId), TAKE], "read")) as ProjectRow[];
       response.json({ value: rows.map((row) => ({ _id: row._id, _creationTime: row._creation_time, ...row.doc })) });
     });
   }

@@ -11,7 +11,7 @@
  * file descriptor in this process and in the server process: raise `ulimit -n` if needed),
  * BENCH_SECONDS (measured seconds per throughput sample, default 2), BENCH_BASELINES=0 to
  * skip the naive and polling baselines, BENCH_ONLY=throughput to run only the insert
- * throughput comparison (b, c).
+ * throughput comparison (b, c), BENCH_CONCURRENCY (workers of b and c, default 8).
  * Creates the schemas bench_live, bench_live_local and bench_live_raw and drops them at the end.
  */
 import { spawnSync } from "node:child_process";
@@ -47,7 +47,7 @@ const MUTATION_CONCURRENCY = 8;
 const UNRELATED_WATCHES = 10_000;
 const DELIVERY_TIMEOUT_MS = 5000;
 const RUN: RunOptions = {
-  concurrency: 8,
+  concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
   warmupSeconds: 0.5,
   seconds: Number(process.env.BENCH_SECONDS ?? 2),
   maxOps: 200_000,

@@ -59,7 +59,7 @@ const USER_KEY = `COALESCE((doc -> 'userId'), 'null'::jsonb)`;
 const INSERT_SQL = `INSERT INTO ${PROJECTS} (_id, _creation_time, doc) VALUES ($1::text, $2::float8, $3::jsonb)`;
 const SELECT_SQL =
   `SELECT _id, _creation_time, doc FROM ${PROJECTS} WHERE ${USER_KEY} = $1::jsonb` +
-  ` ORDER BY ${USER_KEY} ASC, _creation_time ASC, _id ASC LIMIT $2::int4`;
+  ` ORDER BY ${USER_KEY} ASC, _creation_time ASC, _id ASC LIMIT $2::int8`;
 const MUTATION_SETUP = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = 'on'; LOCK TABLE "${SCHEMA}"."_mutation_lock" IN ROW SHARE MODE`;
 const QUERY_SETUP = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
@@ -67,7 +67,7 @@ const QUERY_SETUP = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 const drizzleInsert = (id: string, creationTime: number, doc: string): SQL =>
   sql`INSERT INTO ${sql.raw(PROJECTS)} (_id, _creation_time, doc) VALUES (${id}::text, ${creationTime}::float8, ${doc}::jsonb)`;
 const drizzleSelect = (userKey: string, limit: number): SQL =>
-  sql`SELECT _id, _creation_time, doc FROM ${sql.raw(PROJECTS)} WHERE ${sql.raw(USER_KEY)} = ${userKey}::jsonb ORDER BY ${sql.raw(USER_KEY)} ASC, _creation_time ASC, _id ASC LIMIT ${limit}::int4`;
+  sql`SELECT _id, _creation_time, doc FROM ${sql.raw(PROJECTS)} WHERE ${sql.raw(USER_KEY)} = ${userKey}::jsonb ORDER BY ${sql.raw(USER_KEY)} ASC, _creation_time ASC, _id ASC LIMIT ${limit}::int8`;
 
 type UserId = Id<"users">;
 type Store = ReturnType<typeof createStore>;
@@ -208,7 +208,7 @@ async function benchPostgres(): Promise<Row[]> {
         { name: RAW, op: (i) => pool.query(INSERT_SQL, [...insertArgs(i)]) },
         {
           name: RAW_TX,
-          op: (i) => rawTransaction(pool, MUTATION_SETUP, INSERT_SQL, [...insertArgs(i)]),
+          op: (i) => rawTransaction(pool, MUTATION_SETUP, INSERT_SQL, [...insertArgs(i)], "write"),
           transactional: true,
         },
         { name: DRIZZLE, op: (i) => orm.execute(drizzleInsert(...insertArgs(i))) },
@@ -224,7 +224,7 @@ async function benchPostgres(): Promise<Row[]> {
       { name: RAW, op: (i) => pool.query(SELECT_SQL, [userKey(i), TAKE]) },
       {
         name: RAW_TX,
-        op: (i) => rawTransaction(pool, QUERY_SETUP, SELECT_SQL, [userKey(i), TAKE]),
+        op: (i) => rawTransaction(pool, QUERY_SETUP, SELECT_SQL, [userKey(i), TAKE], "read"),
         transactional: true,
       },
       { name: DRIZZLE, op: (i) => orm.execute(drizzleSelect(userKey(i), TAKE)) },

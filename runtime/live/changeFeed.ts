@@ -72,8 +72,8 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Where reading had got to at each prune: rows of older transactions were read. */
-  private readonly pruneMarks: { at: number; xid: string }[] = [];
+  /** Where reading had got to at each prune: the rows of transactions settled by then were read. */
+  private readonly pruneMarks: { at: number; cursor: FeedCursor }[] = [];
   /** A local commit asked the next read to NOTIFY other processes. */
   private notifyPending = false;
   private readonly table: string;
@@ -204,10 +204,11 @@ export class ChangeFeed {
   }
 
   /**
-   * Deletes log rows read more than the retention time ago. Each prune marks the oldest
-   * transaction the cursor still waits for; every row of an older transaction has been
-   * read, and is deleted once its mark is older than the retention (by the xid index,
-   * so the log needs no timestamp column or index).
+   * Deletes log rows read more than the retention time ago. Each prune marks the
+   * cursor: every row of a transaction below its xmax and not in progress then has been
+   * read, and is deleted once its mark is older than the retention (through the xid
+   * index, so the log needs no timestamp column). A transaction still open at the mark
+   * keeps its rows, without holding back the pruning of others.
    * @internal Runs on a timer; tests call it.
    */
   async prune(): Promise<void> {
@@ -215,14 +216,17 @@ export class ChangeFeed {
     if (cursor === null) return;
     const retentionMs = this.options.retentionMs ?? 300_000;
     const now = Date.now();
-    this.pruneMarks.push({ at: now, xid: oldestAwaited(cursor) });
-    let before: string | null = null;
+    this.pruneMarks.push({ at: now, cursor });
+    let mark: FeedCursor | null = null;
     while (this.pruneMarks.length > 1 && this.pruneMarks[0]!.at <= now - retentionMs) {
-      before = this.pruneMarks.shift()!.xid;
+      mark = this.pruneMarks.shift()!.cursor;
     }
-    if (before === null) return;
+    if (mark === null) return;
     try {
-      await this.options.driver.query(`DELETE FROM ${this.table} WHERE xid < $1::xid8`, [before]);
+      await this.options.driver.query(
+        `DELETE FROM ${this.table} WHERE xid < $1::xid8 AND NOT (xid = ANY($2::xid8[]))`,
+        [mark.xmax, mark.inProgress],
+      );
     } catch (error) {
       this.options.onError?.(error);
     }
@@ -235,11 +239,6 @@ export class ChangeFeed {
     await this.settled().catch(() => {});
     await this.stopListening?.();
   }
-}
-
-/** The oldest transaction whose rows a read after `cursor` can still return. */
-function oldestAwaited(cursor: FeedCursor): string {
-  return [cursor.xmax, ...cursor.inProgress].reduce((oldest, xid) => (BigInt(xid) < BigInt(oldest) ? xid : oldest));
 }
 
 function toChange(row: ChangeRow): Change {

@@ -49,6 +49,10 @@ export class PipelinedTransaction implements TransactionExecutor {
   }
 
   async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+    // Nothing to send ahead of it (a later read): no batch, so no need to write its values in.
+    if (this.opening === null && this.queued.length === 0) {
+      return (await this.client.query(text, params as unknown[] | undefined)).rows as TRow[];
+    }
     return (await this.send(statement(text, params))) as TRow[];
   }
 

@@ -17,6 +17,7 @@ import { SqlParams } from "./sqlText.js";
 import { resolveIndex, type ResolvedIndex } from "./tableIndexes.js";
 import { tableSql, type TransactionContext } from "./transactionContext.js";
 import { rowToDocument } from "./documents.js";
+import { shownValue } from "./shownValue.js";
 
 /** Options of {@link OrderedQuery.paginate}. */
 export interface PaginationOptions {
@@ -271,7 +272,7 @@ export class QueryImpl {
   }
 
   async take(n: number): Promise<Record<string, unknown>[]> {
-    if (!Number.isSafeInteger(n) || n < 0) this.misuse(`take(${String(n)}): pass a whole number >= 0`);
+    if (!Number.isSafeInteger(n) || n < 0) this.misuse(`take(${shownValue(n)}): pass a whole number >= 0`);
     return (await this.run(n, null)).map(rowToDocument);
   }
 
@@ -293,7 +294,7 @@ export class QueryImpl {
   async paginate(options: PaginationOptions): Promise<PaginationResult<Record<string, unknown>>> {
     const { numItems, cursor } = options ?? ({} as PaginationOptions);
     if (!Number.isSafeInteger(numItems) || numItems < 1) {
-      this.misuse(`paginate: numItems must be a whole number >= 1, got ${String(numItems)}`);
+      this.misuse(`paginate: numItems must be a whole number >= 1, got ${shownValue(numItems)}`);
     }
     const { key, identity } = this.sortKey();
     const after = cursor === null || cursor === undefined ? null : decodeCursor(cursor, identity, key);

@@ -21,6 +21,13 @@ export interface TransactionExecutor extends SqlExecutor {
   queue(text: string, params?: readonly unknown[]): void;
 }
 
+/** A connection of its own, outside the pool, for session state such as advisory locks. */
+export interface DriverSession extends SqlExecutor {
+  /** The server process id of this connection (`pg_backend_pid()`). */
+  readonly processId: number;
+  close(): Promise<void>;
+}
+
 /**
  * The one interface Convoy needs from a database: statements, transactions, and
  * closing. `pg` (any Postgres) and PGlite (embedded) implement it.
@@ -45,6 +52,12 @@ export interface Driver extends SqlExecutor {
     onNotify: (payload: string) => void,
     onLost: (error: unknown) => void,
   ): Promise<() => Promise<void>>;
+  /**
+   * Opens a connection outside the pool (where the listener connects), for session-level
+   * locks. `onLost` is called once if it drops. Only drivers that serve several
+   * processes have it (Postgres, not PGlite).
+   */
+  openSession?(onLost: (error: unknown) => void): Promise<DriverSession>;
   /** Runs parameterless SQL that may hold several statements. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

@@ -1,22 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Driver } from "../drivers/driver.js";
 import { quoteIdent } from "../store/sqlText.js";
+import type { Change } from "../store/documentChange.js";
 import { changeChannel } from "./changeLogDdl.js";
+import { CoalescedTask } from "./coalescedTask.js";
+import { CommitNotifier } from "./commitNotifier.js";
+import { PeerPresence } from "./peerPresence.js";
 
-/** A document as the change log saw it. */
-export interface ChangedDocument {
-  creationTime: number;
-  doc: Record<string, unknown>;
-}
-
-/** One committed change to one document (`id` null: the whole table, e.g. TRUNCATE). */
-export interface Change {
-  table: string;
-  id: string | null;
-  before: ChangedDocument | null;
-  after: ChangedDocument | null;
-}
+export type { Change, ChangedDocument } from "../store/documentChange.js";
 
 /** Where reading stopped: the snapshot's xmax and the transactions then in progress. */
 interface FeedCursor {
@@ -33,10 +24,12 @@ interface ChangeRow {
   new_doc: Record<string, unknown> | null;
 }
 
-/** Changes one read must find for the feed to treat writes as streaming in. */
-const BUSY_BATCH = 3;
-/** The pause between back-to-back log reads while writes stream in. */
-const BUSY_READ_GAP_MS = 2;
+/**
+ * The least time between the starts of back-to-back log reads. Reads serve only other
+ * writers' changes (this server applies its own), so under a stream of them a read takes
+ * a few milliseconds' worth at once; a lone notification is read at once.
+ */
+const MIN_READ_INTERVAL_MS = 2;
 
 /** Options of {@link ChangeFeed}. */
 export interface ChangeFeedOptions {
@@ -44,7 +37,7 @@ export interface ChangeFeedOptions {
   schemaName: string;
   /** Receives each batch of settled changes, in log order. */
   onChanges: (changes: Change[]) => void;
-  /** Called after the feed lost track (listener reconnected): every watch must re-run. */
+  /** Called after the feed lost track (it reconnected): every watch must re-run. */
   onReset: () => void;
   /** Told about connection trouble. */
   onError?: (error: unknown) => void;
@@ -60,103 +53,165 @@ export interface ChangeFeedOptions {
  * (`xid >= xmax`) or were in progress then, and are visible now. Sequences and xids do
  * not follow commit order, so a plain "id > last" cursor would skip rows.
  *
- * Reads are triggered by NOTIFY on a dedicated listener connection, by local commits
- * (`poke`), and by a slow safety poll. When the listener drops, the feed reconnects
- * with backoff and calls `onReset`, since changes may have been missed meanwhile.
+ * The mutations of this feed's own server are not read back: the server applies their
+ * writes itself ({@link committed}), its log rows carry its origin and reads skip them,
+ * and while no other feed listens they are not logged at all ({@link PeerPresence}).
+ * Reads are triggered by other writers' NOTIFY on a dedicated listener connection and
+ * by a slow safety poll. When the listener or the lock session drops, the feed
+ * reconnects with backoff and calls `onReset`, since changes may have been missed.
  */
 export class ChangeFeed {
   private cursor: FeedCursor | null = null;
-  private polling: Promise<void> | null = null;
-  private pollAgain = false;
+  /** Log reads, one at a time (see {@link MIN_READ_INTERVAL_MS}). */
+  private readonly reads = new CoalescedTask(() => this.poll(), MIN_READ_INTERVAL_MS);
   private stopListening: (() => Promise<void>) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private cleanupTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Where reading had got to at each prune: the rows of transactions settled by then were read. */
   private readonly pruneMarks: { at: number; cursor: FeedCursor }[] = [];
-  /** A local commit asked the next read to NOTIFY other processes. */
-  private notifyPending = false;
+  /** Tells the other feeds of this server's logged commits. */
+  private readonly notifier: CommitNotifier;
+  private reconnecting = false;
+  /** A connection was lost while reconnecting: connect once more. */
+  private lostAgain = false;
+  /** Set once started: connection losses before that fail `start` instead. */
+  private running = false;
   private readonly table: string;
-  /** Marks this process's NOTIFY payloads, so its listener can ignore them. */
+  private readonly channel: string;
+  /** This feed's origin: tags its server's log rows and NOTIFY payloads, which it skips. */
   private readonly token = randomBytes(8).toString("hex");
+  private readonly presence: PeerPresence | null;
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.table = `${quoteIdent(options.schemaName)}."_changes"`;
+    this.channel = changeChannel(options.schemaName);
+    const driver = options.driver;
+    this.notifier = new CommitNotifier(driver, this.channel, this.token, options.onError);
+    // PGlite serves one process: its feeds always log (and notify each other).
+    this.presence = driver.openSession
+      ? new PeerPresence({
+          driver,
+          openSession: driver.openSession.bind(driver),
+          schemaName: options.schemaName,
+          onLost: (error) => void this.reconnect(error),
+        })
+      : null;
   }
 
   /** Starts listening and reading from now on. */
   async start(): Promise<void> {
-    this.cursor = await this.currentCursor();
-    await this.connect();
+    try {
+      await this.connect();
+    } catch (error) {
+      await this.disconnect();
+      throw error;
+    }
+    this.running = true;
     const interval = this.options.pollIntervalMs ?? 2000;
     // Timers past 2^31 ms overflow and fire at once; no interval needs to be longer than a day.
-    this.timer = setInterval(() => this.poke(), Math.min(interval, 86_400_000));
+    this.timer = setInterval(
+      () => {
+        this.poke();
+        this.checkPeers();
+      },
+      Math.min(interval, 86_400_000),
+    );
     this.timer.unref();
     this.cleanupTimer = setInterval(() => void this.prune(), Math.min(Math.max(interval * 10, 30_000), 86_400_000));
     this.cleanupTimer.unref();
   }
 
+  /** Listens, joins the feeds present (see {@link PeerPresence}), greets them, and takes the cursor. */
   private async connect(): Promise<void> {
     this.stopListening = await this.options.driver.listen(
-      changeChannel(this.options.schemaName),
-      // This process's own notices are already read: it polls right after its commits.
+      this.channel,
       (payload) => {
-        if (payload !== this.token) this.poke();
+        if (payload === this.token || payload === `hello:${this.token}`) return;
+        if (payload.startsWith("hello:")) {
+          // A feed joined: stop skipping the log at once, rather than at the next check.
+          this.checkPeers();
+        } else {
+          this.poke();
+        }
       },
       (error) => void this.reconnect(error),
     );
+    if (this.presence) {
+      await this.presence.join();
+      await this.options.driver.query("SELECT pg_notify($1::text, $2::text)", [this.channel, `hello:${this.token}`]);
+    }
+    this.cursor = await this.currentCursor();
+  }
+
+  /** Has the presence look again at who is listening (see {@link PeerPresence.check}). */
+  private checkPeers(): void {
+    this.presence?.check().catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  private async disconnect(): Promise<void> {
+    const stopListening = this.stopListening;
+    this.stopListening = null;
+    await stopListening?.();
+    await this.presence?.leave();
   }
 
   private async reconnect(error: unknown): Promise<void> {
-    this.stopListening = null;
+    if (this.stopped || !this.running) return;
     this.options.onError?.(error);
-    for (let attempt = 0; !this.stopped; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
-      if (this.stopped) return;
-      try {
-        await this.connect();
-        this.cursor = await this.currentCursor();
-        this.options.onReset();
-        return;
-      } catch (retryError) {
-        this.options.onError?.(retryError);
+    if (this.reconnecting) {
+      this.lostAgain = true;
+      return;
+    }
+    this.reconnecting = true;
+    try {
+      for (let attempt = 0; !this.stopped; attempt++) {
+        await this.disconnect();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
+        if (this.stopped) return;
+        this.lostAgain = false;
+        try {
+          await this.connect();
+          if (this.lostAgain) continue;
+          this.options.onReset();
+          return;
+        } catch (retryError) {
+          this.options.onError?.(retryError);
+        }
       }
+    } finally {
+      this.reconnecting = false;
     }
   }
 
   /** Reads new changes soon; calls made while a read runs cause one more read after it. */
   poke(): void {
     if (this.stopped || this.cursor === null) return;
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
-    }
-    this.polling = this.poll()
-      // A read that found a batch of changes means writes are streaming in: leave a
-      // moment before the next, so it takes a larger batch. Sparse writes never wait.
-      .then((found) => (this.pollAgain && found >= BUSY_BATCH ? sleep(BUSY_READ_GAP_MS) : undefined))
-      .finally(() => {
-        this.polling = null;
-        if (this.pollAgain) {
-          this.pollAgain = false;
-          this.poke();
-        }
-      });
+    this.reads.request();
   }
 
   /**
-   * A Convoy mutation committed here: read the log now, and tell other processes. The
-   * NOTIFY rides on that read's statement, so a burst of commits costs one statement
-   * per read, not two.
+   * The `convoy.mutation` setting for a mutation of this feed's server (see
+   * `changeTriggerFunctionSql`): skip the log while solo, else log with this origin.
    */
-  committed(): void {
-    if (this.options.driver.kind !== "pglite") this.notifyPending = true;
-    this.poke();
+  changeLogMode(): string {
+    const pid = this.presence?.mode === "solo" ? this.presence.sessionPid : null;
+    return pid === null ? `log:${this.token}` : `solo:${this.token}:${pid}`;
   }
 
-  /** Resolves when every read asked for so far is done (tests, shutdown). */
+  /**
+   * A mutation of this feed's server committed with `mode`. Its writes are applied by
+   * the caller; a logged one is announced to the other feeds after commit (NOTIFY inside
+   * every transaction would serialise commits), one NOTIFY per burst of commits.
+   */
+  committed(mode: string): void {
+    if (mode.startsWith("log:") && !this.stopped) this.notifier.notify();
+  }
+
+  /** Resolves when every read and NOTIFY asked for so far is done (tests, shutdown). */
   async settled(): Promise<void> {
-    while (this.polling) await this.polling;
+    await this.reads.settled();
+    await this.notifier.settled();
   }
 
   private async currentCursor(): Promise<FeedCursor> {
@@ -167,12 +222,11 @@ export class ChangeFeed {
     return { xmax: row!.xmax, inProgress: row!.xip ?? [] };
   }
 
-  /** Reads the settled changes since the cursor; resolves with how many it found. */
-  private async poll(): Promise<number> {
+  /** Reads the settled changes since the cursor and hands them to `onChanges`. */
+  private async poll(): Promise<void> {
     const cursor = this.cursor;
-    if (cursor === null) return 0;
-    const notify = this.notifyPending;
-    this.notifyPending = false;
+    // Stopped while a read was pending: the stop has already settled the reads it waits for.
+    if (cursor === null || this.stopped) return;
     try {
       const [row] = await this.options.driver.query<{
         xmax: string;
@@ -183,23 +237,17 @@ export class ChangeFeed {
          SELECT pg_snapshot_xmax(s)::text AS xmax,
                 ARRAY(SELECT pg_snapshot_xip(s)::text) AS xip,
                 (SELECT json_agg(c ORDER BY c.id) FROM ${this.table} c
-                  WHERE (c.xid >= $1::xid8 OR c.xid = ANY($2::xid8[])) AND pg_visible_in_snapshot(c.xid, s)) AS changes
-                ${notify ? ", pg_notify($3::text, $4::text) AS notified" : ""}
+                  WHERE (c.xid >= $1::xid8 OR c.xid = ANY($2::xid8[])) AND pg_visible_in_snapshot(c.xid, s)
+                    AND c.origin IS DISTINCT FROM $3::text) AS changes
            FROM snapshot`,
-        notify
-          ? [cursor.xmax, cursor.inProgress, changeChannel(this.options.schemaName), this.token]
-          : [cursor.xmax, cursor.inProgress],
+        [cursor.xmax, cursor.inProgress, this.token],
       );
-      if (this.cursor !== cursor) return 0; // reset while reading: the reset covers it
+      if (this.cursor !== cursor) return; // reset while reading: the reset covers it
       this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
       const changes = (row!.changes ?? []).map(toChange);
       if (changes.length > 0) this.options.onChanges(changes);
-      return changes.length;
     } catch (error) {
-      // Other processes still need to hear of the commit: the next read notifies.
-      if (notify) this.notifyPending = true;
       this.options.onError?.(error);
-      return 0;
     }
   }
 
@@ -237,7 +285,7 @@ export class ChangeFeed {
     if (this.timer) clearInterval(this.timer);
     if (this.cleanupTimer) clearInterval(this.cleanupTimer);
     await this.settled().catch(() => {});
-    await this.stopListening?.();
+    await this.disconnect();
   }
 }
 

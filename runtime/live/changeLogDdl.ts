@@ -24,9 +24,11 @@ export function changeLogTableSql(schemaName: string): string[] {
       old_creation_time double precision,
       old_doc jsonb,
       new_creation_time double precision,
-      new_doc jsonb
+      new_doc jsonb,
+      origin text
     )`,
     `CREATE INDEX IF NOT EXISTS "_changes_xid" ON ${log} (xid)`,
+    `ALTER TABLE ${log} ADD COLUMN IF NOT EXISTS origin text`,
     // A log made by an earlier version: logged, with a primary key and a timestamp.
     `DO $upgrade$ BEGIN
       IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -45,30 +47,78 @@ export function changeChannel(schemaName: string): string {
 }
 
 /**
- * The trigger function. Convoy's own mutations set `convoy.mutation` and notify once
- * after commit (NOTIFY in every transaction would serialise commits); any other writer
- * notifies from the trigger, so its changes arrive without polling.
+ * Advisory-lock keys (first halves; the second is {@link schemaLockKey}, or a backend
+ * pid) by which change feeds learn whether they are alone on a database. See
+ * `peerPresence.ts`. @internal
+ */
+export const FEED_LOCKS = {
+  /** Held shared, for its whole life, by every listening feed. */
+  presence: 1131376201,
+  /** Held or awaited exclusively by feeds that have peers: while it is, no mutation skips the log. */
+  guard: 1131376202,
+  /** Held exclusively by a feed's lock session, keyed by that session's pid: proves the session alive. */
+  session: 1131376203,
+} as const;
+
+/** The second half of a schema's feed lock keys: a 31-bit hash of its name. @internal */
+export function schemaLockKey(schemaName: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < schemaName.length; i++) hash = Math.imul(hash ^ schemaName.charCodeAt(i), 0x01000193);
+  return hash >>> 1;
+}
+
+/**
+ * The trigger function. How it logs depends on the transaction's `convoy.mutation`:
+ *
+ * - unset (psql, another service): log the rows and NOTIFY, so listening servers
+ *   read them at once;
+ * - `on`: a Convoy mutation with no live engine watching (a script, a server without
+ *   subscriptions): log the rows; the runtime sends one NOTIFY per burst after commit;
+ * - `log:<origin>`: a mutation of a live server that applies its own writes and
+ *   notifies its peers after commit (NOTIFY in every transaction would serialise
+ *   commits): log the rows, tagged with the origin so that server's reads skip them;
+ * - `solo:<origin>:<pid>`: a mutation of a server that believes it is the only one
+ *   listening. Nobody else needs its rows, so none are written, provided that is still
+ *   true: no feed holds or awaits the guard lock, and the server's lock session (pid)
+ *   is alive. Otherwise the rows are logged and notified.
  * @internal
  */
 export function changeTriggerFunctionSql(schemaName: string): string {
   const schema = quoteIdent(schemaName);
   const log = `${schema}."_changes"`;
+  const schemaKey = schemaLockKey(schemaName);
   return `CREATE OR REPLACE FUNCTION ${schema}."_record_changes"() RETURNS trigger LANGUAGE plpgsql AS $body$
+DECLARE
+  mode text := current_setting('convoy.mutation', true);
+  log_origin text;
+  quiet boolean := false;
 BEGIN
+  IF mode LIKE 'solo:%' THEN
+    IF pg_try_advisory_xact_lock_shared(${FEED_LOCKS.guard}, ${schemaKey})
+       AND NOT pg_try_advisory_xact_lock_shared(${FEED_LOCKS.session}, split_part(mode, ':', 3)::int) THEN
+      RETURN NULL;
+    END IF;
+    log_origin := split_part(mode, ':', 2);
+  ELSIF mode LIKE 'log:%' THEN
+    log_origin := split_part(mode, ':', 2);
+    quiet := true;
+  ELSIF mode = 'on' THEN
+    quiet := true;
+  END IF;
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO ${log} (tbl, doc_id, new_creation_time, new_doc)
-      SELECT TG_TABLE_NAME, n._id, n._creation_time, n.doc FROM new_rows n;
+    INSERT INTO ${log} (tbl, doc_id, new_creation_time, new_doc, origin)
+      SELECT TG_TABLE_NAME, n._id, n._creation_time, n.doc, log_origin FROM new_rows n;
   ELSIF TG_OP = 'UPDATE' THEN
-    INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc, new_creation_time, new_doc)
-      SELECT TG_TABLE_NAME, coalesce(n._id, o._id), o._creation_time, o.doc, n._creation_time, n.doc
+    INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc, new_creation_time, new_doc, origin)
+      SELECT TG_TABLE_NAME, coalesce(n._id, o._id), o._creation_time, o.doc, n._creation_time, n.doc, log_origin
         FROM new_rows n FULL JOIN old_rows o ON o._id = n._id;
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc)
-      SELECT TG_TABLE_NAME, o._id, o._creation_time, o.doc FROM old_rows o;
+    INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc, origin)
+      SELECT TG_TABLE_NAME, o._id, o._creation_time, o.doc, log_origin FROM old_rows o;
   ELSE
-    INSERT INTO ${log} (tbl) VALUES (TG_TABLE_NAME);
+    INSERT INTO ${log} (tbl, origin) VALUES (TG_TABLE_NAME, log_origin);
   END IF;
-  IF current_setting('convoy.mutation', true) IS DISTINCT FROM 'on' THEN
+  IF NOT quiet THEN
     PERFORM pg_notify(${quoteLiteral(changeChannel(schemaName))}, '');
   END IF;
   RETURN NULL;

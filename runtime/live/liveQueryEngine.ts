@@ -3,7 +3,8 @@ import type { UserIdentity } from "../functions/auth.js";
 import { canonicalJson } from "../store/canonicalJson.js";
 import type { Read } from "../store/readSet.js";
 import type { ConvoyRuntime } from "../server/convoyRuntime.js";
-import { ChangeFeed, type Change } from "./changeFeed.js";
+import type { Change } from "../store/documentChange.js";
+import { ChangeFeed } from "./changeFeed.js";
 import { changeTouchesRead } from "./readMatcher.js";
 import { WatchIndex } from "./watchIndex.js";
 
@@ -25,6 +26,9 @@ interface Watch {
   running: Promise<void> | null;
   dirty: boolean;
 }
+
+/** Change batches kept for runs in flight before they all just run again. */
+const MAX_RECENT_BATCHES = 10_000;
 
 /** Counters for tests and benchmarks. */
 export interface LiveStats {
@@ -54,6 +58,15 @@ export class LiveQueryEngine {
   private readonly index = new WatchIndex<Watch>();
   private readonly feed: ChangeFeed;
   private readonly counters = { runs: 0, pushes: 0 };
+  /**
+   * Changes applied while runs are in flight, numbered: a run may have taken its snapshot
+   * before they committed, and its new reads are not indexed yet, so each run checks the
+   * ones applied since it started against what it read. Trimmed as runs finish.
+   */
+  private readonly recent: { seq: number; changes: Change[] }[] = [];
+  private seq = 0;
+  /** Start numbers of the runs in flight (a run per watch at a time). */
+  private readonly runStarts = new Map<Watch, number>();
   private unsubscribeCommits: (() => void) | null = null;
 
   constructor(private readonly options: LiveQueryEngineOptions) {
@@ -70,7 +83,14 @@ export class LiveQueryEngine {
 
   async start(): Promise<void> {
     await this.feed.start();
-    this.unsubscribeCommits = this.options.runtime.onMutationCommitted(() => this.feed.committed());
+    this.unsubscribeCommits = this.options.runtime.observeMutations({
+      changeLogMode: () => this.feed.changeLogMode(),
+      committed: (changes, mode) => {
+        // This server's own writes: no need to read them back from the log.
+        this.applyChanges(changes);
+        this.feed.committed(mode);
+      },
+    });
   }
 
   async stop(): Promise<void> {
@@ -143,6 +163,14 @@ export class LiveQueryEngine {
   }
 
   private applyChanges(changes: Change[]): void {
+    if (this.runStarts.size > 0) {
+      if (this.recent.length >= MAX_RECENT_BATCHES) {
+        // Runs this slow under this many writes: run them all again rather than keep more.
+        for (const running of this.runStarts.keys()) running.dirty = true;
+        this.recent.length = 0;
+      }
+      this.recent.push({ seq: ++this.seq, changes });
+    }
     const affected = new Set<Watch>();
     for (const change of changes) {
       for (const watch of this.index.candidates(change)) {
@@ -175,6 +203,37 @@ export class LiveQueryEngine {
   private async run(watch: Watch): Promise<void> {
     watch.dirty = false;
     this.counters.runs++;
+    const start = this.seq;
+    this.runStarts.set(watch, start);
+    try {
+      await this.runOnce(watch, start);
+    } finally {
+      this.runStarts.delete(watch);
+      this.trimRecent();
+    }
+  }
+
+  /** Drops the changes every run in flight started after. */
+  private trimRecent(): void {
+    let oldest = Infinity;
+    for (const start of this.runStarts.values()) oldest = Math.min(oldest, start);
+    let drop = 0;
+    while (drop < this.recent.length && this.recent[drop]!.seq <= oldest) drop++;
+    if (drop > 0) this.recent.splice(0, drop);
+  }
+
+  /** True when a change applied since `start` touches one of `reads`. */
+  private changedSince(start: number, reads: Read[]): boolean {
+    for (const batch of this.recent) {
+      if (batch.seq <= start) continue;
+      for (const change of batch.changes) {
+        if (reads.some((read) => changeTouchesRead(change, read))) return true;
+      }
+    }
+    return false;
+  }
+
+  private async runOnce(watch: Watch, start: number): Promise<void> {
     const reads: Read[] = [];
     let update: WatchUpdate;
     try {
@@ -200,6 +259,8 @@ export class LiveQueryEngine {
     }
     if (this.watches.get(watch.key) !== watch) return;
     this.index.set(watch, reads);
+    // Committed during the run, perhaps after its snapshot: run again after this one.
+    if (this.changedSince(start, reads)) watch.dirty = true;
     const json = JSON.stringify(update);
     if (json === watch.lastJson) return;
     watch.lastJson = json;

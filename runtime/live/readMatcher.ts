@@ -1,7 +1,7 @@
 import type { Read } from "../store/readSet.js";
 import { valueAtPath } from "../store/sortKey.js";
 import { canonicalJson } from "../store/canonicalJson.js";
-import type { Change, ChangedDocument } from "./changeFeed.js";
+import type { Change, ChangedDocument } from "../store/documentChange.js";
 
 /** jsonb's order of types: null < string < number < boolean < array < object. */
 function typeRank(value: unknown): number {

@@ -1,6 +1,6 @@
 import { canonicalJson } from "../store/canonicalJson.js";
 import type { Read } from "../store/readSet.js";
-import type { Change, ChangedDocument } from "./changeFeed.js";
+import type { Change, ChangedDocument } from "../store/documentChange.js";
 import { keyOf } from "./readMatcher.js";
 
 /** Reads of one index with one length of equality prefix, bucketed by the prefix values. */

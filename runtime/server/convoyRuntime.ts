@@ -7,7 +7,7 @@ import type { FunctionTree } from "../functions/functionReference.js";
 import { flattenFunctions } from "../functions/functionTree.js";
 import { runFunction } from "../functions/runFunction.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
-import { DocumentStore, type TransactionOptions } from "../store/documentStore.js";
+import { DocumentStore, type MutationObserver, type TransactionOptions } from "../store/documentStore.js";
 
 /** Options of {@link ConvoyRuntime}. */
 export interface ConvoyRuntimeOptions {
@@ -45,23 +45,29 @@ export class ConvoyRuntime {
     this.functions = flattenFunctions(options.functions);
   }
 
-  private readonly commitListeners = new Set<() => void>();
+  private observer: MutationObserver | null = null;
 
   private createStore(schema: SchemaDefinition): DocumentStore<any> {
     return new DocumentStore({
       schema,
       driver: this.driver,
       schemaName: this.schemaName,
-      onCommit: () => {
-        for (const listener of this.commitListeners) listener();
-      },
+      observer: () => this.observer,
     });
   }
 
-  /** Calls `listener` after every committed mutation; returns the unsubscribe function. */
-  onMutationCommitted(listener: () => void): () => void {
-    this.commitListeners.add(listener);
-    return () => this.commitListeners.delete(listener);
+  /**
+   * Lets the live-query engine follow every mutation (one observer at a time);
+   * returns the function that detaches it.
+   */
+  observeMutations(observer: MutationObserver): () => void {
+    if (this.observer !== null) {
+      throw new Error("This runtime already has a live-query engine: stop it before starting another");
+    }
+    this.observer = observer;
+    return () => {
+      if (this.observer === observer) this.observer = null;
+    };
   }
 
   /** Public function paths by kind, for the health endpoint and logs. */

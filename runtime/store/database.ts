@@ -7,6 +7,7 @@ import { QueryImpl, type QueryInitializer } from "./query.js";
 import type { DocumentRow } from "./sortKey.js";
 import { tableOf } from "./tableIndexes.js";
 import { tableSql, type TransactionContext } from "./transactionContext.js";
+import { shownValue } from "./shownValue.js";
 import { validateDocument } from "./validateDocument.js";
 
 type DocumentOfTable<TDataModel extends GenericDataModel, TTable extends string> = TDataModel[TTable]["document"];
@@ -97,8 +98,10 @@ export class Database {
     const id = tableForm ? args[1] : args[0];
     const idTable = tableOfId(id);
     if (idTable === null) {
-      const shown = typeof id === "string" ? JSON.stringify(id.slice(0, 80)) : String(id);
-      throw new ConvoyError({ code: "BAD_REQUEST", message: `${method}: ${shown} is not a Convoy document id` });
+      throw new ConvoyError({
+        code: "BAD_REQUEST",
+        message: `${method}: ${shownValue(id)} is not a Convoy document id`,
+      });
     }
     if (table !== null && table !== idTable) {
       throw new ConvoyError({
@@ -144,6 +147,7 @@ export class Database {
       `INSERT INTO ${tableSql(this.ctx.schemaName, table)} (_id, _creation_time, doc) VALUES ($1::text, $2::float8, $3::jsonb)`,
       [id, creationTime, JSON.stringify(fields)],
     );
+    this.ctx.onWrite?.({ table, id, before: null, after: { creationTime, doc: fields } });
     return id;
   }
 
@@ -157,22 +161,23 @@ export class Database {
       // Defined, not assigned: a "__proto__" field is a field (that validation refuses), not the prototype.
       else Object.defineProperty(merged, field, { value, enumerable: true, writable: true, configurable: true });
     }
-    await this.write(table, id, merged);
+    this.write(table, row, merged);
   }
 
   async replace(...args: unknown[]): Promise<void> {
     const { table, id, rest } = this.target("replace", 2, args);
     const row = await this.existingRow("replace", table, id);
-    await this.write(table, id, this.withoutSystemFields("replace", table, rest[0], row));
+    this.write(table, row, this.withoutSystemFields("replace", table, rest[0], row));
   }
 
   async delete(...args: unknown[]): Promise<void> {
     const { table, id } = this.target("delete", 1, args);
-    const rows = await this.ctx.sql.query(
-      `DELETE FROM ${tableSql(this.ctx.schemaName, table)} WHERE _id = $1::text RETURNING _id`,
+    const [row] = await this.ctx.sql.query<DocumentRow>(
+      `DELETE FROM ${tableSql(this.ctx.schemaName, table)} WHERE _id = $1::text RETURNING _creation_time, doc`,
       [id],
     );
-    if (rows.length === 0) throw notFound("delete", table, id);
+    if (row === undefined) throw notFound("delete", table, id);
+    this.ctx.onWrite?.({ table, id, before: { creationTime: row._creation_time, doc: row.doc }, after: null });
   }
 
   private async existingRow(method: string, table: string, id: string): Promise<DocumentRow> {
@@ -181,12 +186,20 @@ export class Database {
     return row;
   }
 
-  private async write(table: string, id: string, fields: unknown): Promise<void> {
+  /** Validates and queues new fields for an existing document. */
+  private write(table: string, row: DocumentRow, fields: unknown): void {
     const valid = validateDocument(table, tableOf(this.ctx.schema, table), fields);
     this.ctx.sql.queue(`UPDATE ${tableSql(this.ctx.schemaName, table)} SET doc = $2::jsonb WHERE _id = $1::text`, [
-      id,
+      row._id,
       JSON.stringify(valid),
     ]);
+    const creationTime = row._creation_time;
+    this.ctx.onWrite?.({
+      table,
+      id: row._id,
+      before: { creationTime, doc: row.doc },
+      after: { creationTime, doc: valid },
+    });
   }
 
   /**

@@ -4,10 +4,13 @@ import { ConvoyError } from "../errors.js";
 import type { DataModelFromSchema, GenericDataModel } from "../schema/dataModel.js";
 import type { SchemaDefinition, TableDefinitions } from "../schema/defineSchema.js";
 import { Database, type DatabaseReader, type DatabaseWriter } from "./database.js";
+import type { Change, WriteListener } from "./documentChange.js";
 import { GuardedExecutor } from "./guardedExecutor.js";
 import type { ReadListener } from "./readSet.js";
 import { refusedValue } from "./refusedValue.js";
-import { quoteIdent } from "./sqlText.js";
+import { changeChannel } from "../live/changeLogDdl.js";
+import { CommitNotifier } from "../live/commitNotifier.js";
+import { quoteIdent, quoteLiteral } from "./sqlText.js";
 import type { TransactionContext } from "./transactionContext.js";
 
 /** Options of {@link createDocumentStore}. */
@@ -24,8 +27,24 @@ export interface DocumentStoreOptions<TSchema extends SchemaDefinition> {
    * @default 10
    */
   maxAttempts?: number;
-  /** Called after each mutation commits (the live-query engine reads the change log then). */
-  onCommit?: () => void;
+  /**
+   * The live-query engine following mutations, if one is (see {@link MutationObserver}).
+   * Without one, mutations are logged quietly and announced by a NOTIFY after commit.
+   */
+  observer?: () => MutationObserver | null;
+}
+
+/**
+ * How the live-query engine follows this store's mutations: it says how the change-log
+ * trigger should treat each one, and receives every committed mutation's writes, so it
+ * can update watches without reading them back from the log.
+ * @internal
+ */
+export interface MutationObserver {
+  /** The `convoy.mutation` setting for the next attempt (see `changeTriggerFunctionSql`). */
+  changeLogMode(): string;
+  /** An attempt's writes, after it committed (or when whether it did is unknown). */
+  committed(changes: Change[], mode: string): void;
 }
 
 /** Options of one transaction. */
@@ -77,13 +96,16 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
   readonly driver: Driver;
   readonly schemaName: string;
   private readonly maxAttempts: number;
-  private readonly onCommit: (() => void) | undefined;
+  private readonly observer: () => MutationObserver | null;
+  /** Announces commits when no live-query engine follows them. */
+  private readonly notifier: CommitNotifier;
 
   constructor(options: DocumentStoreOptions<SchemaDefinition>) {
-    this.onCommit = options.onCommit;
+    this.observer = options.observer ?? (() => null);
     this.schema = options.schema;
     this.driver = options.driver;
     this.schemaName = checkSchemaName(options.schemaName ?? DEFAULT_SCHEMA_NAME);
+    this.notifier = new CommitNotifier(this.driver, changeChannel(this.schemaName), "");
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 10);
   }
 
@@ -111,13 +133,22 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     const lockTable = mutationLockTable(this.schemaName);
     for (let attempt = 1; ; attempt++) {
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
-      // convoy.mutation tells the change-log trigger that Convoy notifies after commit.
-      const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = 'on'; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
+      const observer = this.observer();
+      // `on`: logged quietly, this store notifies after commit (see changeTriggerFunctionSql).
+      const mode = observer ? observer.changeLogMode() : "on";
+      const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = ${quoteLiteral(mode)}; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
+      const changes: Change[] = [];
+      const onWrite = observer ? (change: Change) => void changes.push(change) : undefined;
+      const committed = () => (observer ? observer.committed(changes, mode) : this.notifier.notify());
+      let committing = false;
+      const onCommitting = () => void (committing = true);
       try {
-        const value = await this.attempt(setup, fn, options);
-        this.onCommit?.();
+        const value = await this.attempt(setup, fn, { ...options, onWrite, onCommitting });
+        committed();
         return value;
       } catch (error) {
+        // The connection was lost at COMMIT: it may have committed, so watches re-run rather than miss it.
+        if (committing && sqlState(error) === undefined) committed();
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({
@@ -132,7 +163,11 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     }
   }
 
-  private async attempt<T>(setup: string, fn: (db: never) => Promise<T>, options: TransactionOptions): Promise<T> {
+  private async attempt<T>(
+    setup: string,
+    fn: (db: never) => Promise<T>,
+    options: TransactionOptions & { onWrite?: WriteListener | undefined; onCommitting?: () => void },
+  ): Promise<T> {
     return this.driver
       .transaction(setup, async (tx) => {
         const guarded = new GuardedExecutor(tx);
@@ -141,6 +176,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
           schema: this.schema,
           schemaName: this.schemaName,
           onRead: options.onRead,
+          onWrite: options.onWrite,
         };
         let value: T;
         try {
@@ -149,6 +185,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
           throw guarded.abandon(error, isRetryable);
         }
         guarded.finish();
+        options.onCommitting?.();
         return value;
       })
       .catch((error: unknown) => {

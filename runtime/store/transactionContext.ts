@@ -1,5 +1,6 @@
 import type { TransactionExecutor } from "../drivers/driver.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
+import type { WriteListener } from "./documentChange.js";
 import type { ReadListener } from "./readSet.js";
 import { quoteIdent } from "./sqlText.js";
 
@@ -11,6 +12,8 @@ export interface TransactionContext {
   /** The Postgres schema holding Convoy's tables, e.g. `convoy`. */
   schemaName: string;
   onRead: ReadListener | undefined;
+  /** Told of each write (mutations only), so the live-query engine can apply it after commit. */
+  onWrite: WriteListener | undefined;
 }
 
 /** The qualified, quoted name of a document table. @internal */

@@ -13,6 +13,18 @@ const { query } = functionBuilders<typeof testSchema>();
 const functions = {
   projects: {
     byUser: liveTestFunctions.projects.byUser,
+    /** byUser, then a pause before the result: writes land while the run is in flight. */
+    byUserSlowly: query({
+      args: { userId: defineRef("users") },
+      handler: async (ctx, args) => {
+        const projects = await ctx.db
+          .query("projects")
+          .withIndex("by_userId", (q) => q.eq("userId", args.userId))
+          .collect();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return projects.map((project) => project.name);
+      },
+    }),
     recent: query({
       args: { since: (await import("zod")).z.number() },
       handler: async (ctx, args) =>
@@ -206,6 +218,23 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
       } finally {
         await feed.stop();
       }
+    });
+
+    it("a write committed while a watch runs (first run or re-run) runs it again", async () => {
+      const ada = await addUser("Ada");
+      const seen = collect();
+      const stop = engine.watch("projects.byUserSlowly", { userId: ada }, null, (update) => seen.updates.push(update));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the first run has read, and waits
+      await addProject(ada, "during the first run");
+      await expect.poll(() => seen.last(), { timeout: 5000 }).toEqual(["during the first run"]);
+      await engine.settled();
+      await addProject(ada, "starts a re-run");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await addProject(ada, "during the re-run");
+      await expect
+        .poll(() => seen.last(), { timeout: 5000 })
+        .toEqual(["during the first run", "starts a re-run", "during the re-run"]);
+      stop();
     });
 
     it("ranges on _creationTime are matched by bounds", async () => {

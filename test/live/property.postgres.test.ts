@@ -1,4 +1,4 @@
 import { postgresFactory } from "../support/testDatabases.js";
 import { describeLivePropertySuite } from "./propertySuite.js";
 
-describeLivePropertySuite(postgresFactory, { killListener: true });
+describeLivePropertySuite(postgresFactory, { killConnections: true });

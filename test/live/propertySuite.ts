@@ -2,12 +2,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineRef, functionBuilders, type Id } from "../../runtime/index.js";
-import type { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
+import { FEED_LOCKS, schemaLockKey } from "../../runtime/live/changeLogDdl.js";
+import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
 import { generateId } from "../../runtime/schema/ids.js";
-import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { startLive, type LiveHarness } from "../support/liveHarness.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
-import type { testSchema } from "../support/testSchema.js";
+import { testSchema } from "../support/testSchema.js";
 
 const { query } = functionBuilders<typeof testSchema>();
 const names = (docs: { name: string }[]) => docs.map((doc) => doc.name);
@@ -65,43 +66,59 @@ const functions = {
   },
 };
 
+/** `via`: 0 = the watched server's runtime, 1 = a second server's. */
 type Operation =
-  | { kind: "insert"; user: number; createdAt: number; priority: number; color: number }
-  | { kind: "patch"; target: number; createdAt: number; color: number }
-  | { kind: "delete"; target: number }
+  | { kind: "insert"; via: number; user: number; createdAt: number; priority: number; color: number }
+  | { kind: "patch"; via: number; target: number; createdAt: number; color: number }
+  | { kind: "delete"; via: number; target: number }
   | { kind: "sqlUpdate"; target: number; priority: number }
   | { kind: "sqlInsert"; user: number; createdAt: number }
   | { kind: "sqlDelete"; target: number }
-  | { kind: "renameUser"; user: number };
+  | { kind: "renameUser"; via: number; user: number };
 
 const COLORS = ["red", "blue", "green"];
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   fc.record({
     kind: fc.constant("insert" as const),
+    via: fc.nat(1),
     user: fc.nat(2),
     createdAt: fc.nat(20),
     priority: fc.nat(3),
     color: fc.nat(2),
   }),
-  fc.record({ kind: fc.constant("patch" as const), target: fc.nat(50), createdAt: fc.nat(20), color: fc.nat(2) }),
-  fc.record({ kind: fc.constant("delete" as const), target: fc.nat(50) }),
+  fc.record({
+    kind: fc.constant("patch" as const),
+    via: fc.nat(1),
+    target: fc.nat(50),
+    createdAt: fc.nat(20),
+    color: fc.nat(2),
+  }),
+  fc.record({ kind: fc.constant("delete" as const), via: fc.nat(1), target: fc.nat(50) }),
   fc.record({ kind: fc.constant("sqlUpdate" as const), target: fc.nat(50), priority: fc.nat(3) }),
   fc.record({ kind: fc.constant("sqlInsert" as const), user: fc.nat(2), createdAt: fc.nat(20) }),
   fc.record({ kind: fc.constant("sqlDelete" as const), target: fc.nat(50) }),
-  fc.record({ kind: fc.constant("renameUser" as const), user: fc.nat(2) }),
+  fc.record({ kind: fc.constant("renameUser" as const), via: fc.nat(1), user: fc.nat(2) }),
 );
 
 /**
- * The never-stale property: whatever mix of concurrent Convoy mutations and plain-SQL
- * writes runs, once writes stop every watcher holds what a fresh run of its query
- * returns.
+ * The never-stale property: whatever mix of concurrent Convoy mutations (through the
+ * watched server and a second one, whose live engine joins and leaves mid-run) and
+ * plain-SQL writes runs, once writes stop every watcher holds what a fresh run of its
+ * query returns. `killConnections` (Postgres): some runs terminate the listener or the
+ * lock sessions mid-run.
  */
-export function describeLivePropertySuite(factory: TestDriverFactory, options: { killListener?: boolean } = {}): void {
+export function describeLivePropertySuite(
+  factory: TestDriverFactory,
+  options: { killConnections?: boolean } = {},
+): void {
   describe.skipIf(factory.unavailable !== null)(`live queries never go stale on ${factory.name}`, () => {
     let database: TestDatabase;
     let runtime: ConvoyRuntime;
     let engine: LiveQueryEngine;
     let users: Id<"users">[];
+    /** A second server on the same database: its runtime always, its engine part of the time. */
+    let peerRuntime: ConvoyRuntime;
+    let peerEngine: LiveQueryEngine | null = null;
 
     let live: LiveHarness;
     beforeAll(async () => {
@@ -112,8 +129,15 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
         await db.insert("users", { name: "u1", createdAt: 0 }),
         await db.insert("users", { name: "u2", createdAt: 0 }),
       ]);
+      peerRuntime = new ConvoyRuntime({
+        schema: testSchema,
+        functions,
+        driver: database.driver,
+        schemaName: database.schemaName,
+      });
     });
     afterAll(async () => {
+      await peerEngine?.stop();
       await live?.dispose();
     });
 
@@ -124,9 +148,10 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
         const rows = await database.driver.query<{ _id: string }>(`SELECT _id FROM ${table()} ORDER BY _id`);
         return rows.length === 0 ? undefined : rows[target % rows.length]!._id;
       };
+      const writer = "via" in op && op.via === 1 ? peerRuntime : runtime;
       switch (op.kind) {
         case "insert":
-          await runtime.store.mutation((db) =>
+          await writer.store.mutation((db) =>
             db.insert("projects", {
               name: `p${counter.n++}`,
               userId: users[op.user]!,
@@ -139,7 +164,7 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
         case "patch": {
           const id = await pick(op.target);
           if (id === undefined) return;
-          await runtime.store
+          await writer.store
             .mutation((db) =>
               db.patch(id as Id<"projects">, { createdAt: op.createdAt, meta: { color: COLORS[op.color]! } }),
             )
@@ -151,7 +176,7 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
         case "delete": {
           const id = await pick(op.target);
           if (id === undefined) return;
-          await runtime.store
+          await writer.store
             .mutation((db) => db.delete(id as Id<"projects">))
             .catch((error: { code?: string }) => {
               if (error.code !== "NOT_FOUND") throw error;
@@ -181,7 +206,7 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
           return;
         }
         case "renameUser":
-          await runtime.store.mutation((db) => db.patch(users[op.user]!, { name: `u${op.user}-${counter.n++}` }));
+          await writer.store.mutation((db) => db.patch(users[op.user]!, { name: `u${op.user}-${counter.n++}` }));
           return;
       }
     }
@@ -207,13 +232,41 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
             const stops = watched.map(([path, args], i) =>
               engine.watch(path, args, null, (update) => latest.set(i, "value" in update ? update.value : update)),
             );
+            const peerLatest = new Map<number, unknown>();
+            const peerStops: (() => void)[] = [];
+            // The second server's engine joins (or leaves) while the first batch is written.
+            const togglePeer = async () => {
+              if (peerEngine === null) {
+                const joining = new LiveQueryEngine({ runtime: peerRuntime, pollIntervalMs: 300 });
+                await joining.start();
+                peerEngine = joining;
+                for (const [i, [path, args]] of watched.entries()) {
+                  peerStops.push(
+                    joining.watch(path, args, null, (update) =>
+                      peerLatest.set(i, "value" in update ? update.value : update),
+                    ),
+                  );
+                }
+              } else {
+                const leaving = peerEngine;
+                peerEngine = null;
+                await leaving.stop();
+              }
+            };
             try {
               for (const [b, batch] of batches.entries()) {
-                await Promise.all(batch.map((op) => apply(op, counter)));
-                if (options.killListener && b === 1 && run % 2 === 1) {
+                await Promise.all([...batch.map((op) => apply(op, counter)), ...(b === 0 ? [togglePeer()] : [])]);
+                if (options.killConnections && b === 1 && run % 4 === 1) {
                   await database.driver.query(
                     `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`,
                     [`LISTEN "convoy_changes_${database.schemaName}"`],
+                  );
+                }
+                if (options.killConnections && b === 1 && run % 4 === 3) {
+                  await database.driver.query(
+                    `SELECT pg_terminate_backend(pid) FROM pg_locks
+                      WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid`,
+                    [FEED_LOCKS.presence, schemaLockKey(database.schemaName)],
                   );
                 }
               }
@@ -223,8 +276,13 @@ export function describeLivePropertySuite(factory: TestDriverFactory, options: {
               await expect
                 .poll(() => watched.map((_, i) => latest.get(i)), { timeout: 15_000, interval: 50 })
                 .toEqual(expected);
+              if (peerEngine !== null) {
+                await expect
+                  .poll(() => watched.map((_, i) => peerLatest.get(i)), { timeout: 15_000, interval: 50 })
+                  .toEqual(expected);
+              }
             } finally {
-              for (const stop of stops) stop();
+              for (const stop of [...stops, ...peerStops]) stop();
             }
           },
         ),

@@ -86,6 +86,11 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
           /is not a Convoy document id/,
         );
         await expectConvoyError(
+          store.query((db) => db.get(JSON.parse('{"toString":1}') as Id<"users">)),
+          "BAD_REQUEST",
+          /get: \{"toString":1\} is not a Convoy document id/,
+        );
+        await expectConvoyError(
           store.query((db) => db.get("nope" as "users", id)),
           "BAD_REQUEST",
           /No table "nope"/,
@@ -428,6 +433,14 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
           expect(await byBob().take(0)).toEqual([]);
           await expectConvoyError(byBob().unique(), "BAD_REQUEST", /unique\(\) found more than one document/);
           await expectConvoyError(byBob().take(-1), "BAD_REQUEST", /take\(-1\)/);
+          // Request values whose toString is not a function: still a clear BAD_REQUEST, not a 500.
+          const hostile = JSON.parse('[{"toString":""}]') as number;
+          await expectConvoyError(byBob().take(hostile), "BAD_REQUEST", /take\(\[\{"toString":""\}\]\)/);
+          await expectConvoyError(
+            byBob().paginate({ numItems: hostile, cursor: null }),
+            "BAD_REQUEST",
+            /numItems must be a whole number >= 1, got \[\{"toString":""\}\]/,
+          );
           const one = await db
             .query("users")
             .withIndex("by_name", (q) => q.eq("name", "Bob"))
@@ -709,7 +722,13 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
         const userId = users[7]!;
         const plans: string[] = [];
         await database.driver.transaction("", async (tx) => {
-          const db = new Database({ sql: tx, schema: testSchema, schemaName: database.schemaName, onRead: undefined });
+          const db = new Database({
+            sql: tx,
+            schema: testSchema,
+            schemaName: database.schemaName,
+            onRead: undefined,
+            onWrite: undefined,
+          });
           const queries: [QueryImpl, string][] = [
             [db.query("projects").withIndex("by_userId", (q) => q.eq("userId", userId)), "by_userId"],
             [

@@ -45,6 +45,36 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
   // The first LISTEN checks that notifications arrive; later ones are reconnects.
   let listenerConfirmed = false;
 
+  /**
+   * A client of its own on the listener URL. `onLost` is called once if it drops, never
+   * after `close`.
+   */
+  async function connectOutsidePool(
+    what: string,
+    onLost: (error: unknown) => void,
+  ): Promise<{ client: pg.Client; close: () => Promise<void> }> {
+    const client = new pg.Client({ connectionString: listenUrl });
+    let closed = false;
+    const lose = (error: unknown) => {
+      if (closed) return;
+      closed = true;
+      onLost(error);
+    };
+    client.on("error", lose);
+    client.on("end", () => lose(new Error(`${what} connection ended`)));
+    const close = async () => {
+      closed = true;
+      await client.end().catch(() => {});
+    };
+    try {
+      await client.connect();
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    return { client, close };
+  }
+
   return {
     kind: "postgres",
     description:
@@ -82,22 +112,16 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
     },
 
     async listen(channel, onNotify, onLost) {
-      const client = new pg.Client({ connectionString: listenUrl });
-      let lost = false;
-      const lose = (error: unknown) => {
-        if (lost) return;
-        lost = true;
-        client.removeAllListeners("notification");
+      const connection = await connectOutsidePool("listener", (error) => {
+        connection.client.removeAllListeners("notification");
         onLost(error);
-      };
-      client.on("error", lose);
-      client.on("end", () => lose(new Error("listener connection ended")));
+      });
+      const { client } = connection;
       client.on("notification", (message) => {
         const payload = message.payload ?? "";
         if (message.channel === channel && !payload.startsWith(PROBE_PREFIX)) onNotify(payload);
       });
       try {
-        await client.connect();
         await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
         if (!listenerConfirmed) {
           const notify = (payload: string) => pool.query("SELECT pg_notify($1::text, $2::text)", [channel, payload]);
@@ -105,13 +129,21 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
           listenerConfirmed = true;
         }
       } catch (error) {
-        lost = true;
-        await client.end().catch(() => {});
+        await connection.close();
         throw error;
       }
-      return async () => {
-        lost = true;
-        await client.end().catch(() => {});
+      return connection.close;
+    },
+
+    async openSession(onLost) {
+      const { client, close } = await connectOutsidePool("session", onLost);
+      return {
+        processId: (client as unknown as { processID: number }).processID,
+        async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+          const result = await client.query(text, params as unknown[] | undefined);
+          return result.rows as TRow[];
+        },
+        close,
       };
     },
 

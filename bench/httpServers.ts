@@ -20,6 +20,7 @@ import type { Driver } from "../runtime/drivers/driver.js";
 import { createPgliteDriver } from "../runtime/drivers/pglite/pgliteDriver.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
 import { defineRef, defineSchema, defineTable, functionBuilders } from "../runtime/index.js";
+import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import { generateId } from "../runtime/schema/ids.js";
 import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
 import { createConvoyApp } from "../runtime/server/expressApp.js";
@@ -132,9 +133,18 @@ async function recordConvoySql(driver: Driver, users: string[]): Promise<Transac
     },
   };
   const runtime = new ConvoyRuntime({ schema, functions, driver: recording, schemaName: SCHEMA });
+  // As in `convoy serve`, a live engine follows the mutations (started before recording).
+  const live = new LiveQueryEngine({ runtime });
+  await live.start();
+  sent.length = 0;
+  setups.length = 0;
   const args = projectArgs(users, 0);
-  await runtime.call("projects.create", args, { kind: "mutation" });
-  await runtime.call("projects.byUser", { userId: users[0] }, { kind: "query" });
+  try {
+    await runtime.call("projects.create", args, { kind: "mutation" });
+    await runtime.call("projects.byUser", { userId: users[0] }, { kind: "query" });
+  } finally {
+    await live.stop();
+  }
   const all = sent.map((s) => `${s.text} ${JSON.stringify(s.params)}`).join("\n    ");
   const expected: [string, unknown][] = [
     [INSERT_SQL, sent[1]?.text],
@@ -229,6 +239,7 @@ async function main(mode: ServerMode): Promise<void> {
   const pool = mode === "postgres" ? new pg.Pool({ connectionString: DATABASE_URL, max: POOL_SIZE }) : null;
   pool?.on("error", () => {});
   const servers: Server[] = [];
+  let liveEngine: LiveQueryEngine | null = null;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -241,6 +252,7 @@ async function main(mode: ServerMode): Promise<void> {
           .exec(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE; DROP SCHEMA IF EXISTS "${BASELINE_SCHEMA}" CASCADE`)
           .catch(() => {});
       }
+      await liveEngine?.stop();
       await pool?.end();
       await driver.close();
     })());
@@ -258,7 +270,11 @@ async function main(mode: ServerMode): Promise<void> {
       setups = await recordConvoySql(driver, users);
       await createBaselineTables(driver);
     }
-    const { app } = createConvoyApp({ runtime, functions, onError: (error) => console.error(error) });
+    // Like `convoy serve`: the live-query engine runs (and, alone on the database, its mutations skip the change log).
+    const live = new LiveQueryEngine({ runtime, onError: (error) => console.error(error) });
+    await live.start();
+    liveEngine = live;
+    const { app } = createConvoyApp({ runtime, functions, live, onError: (error) => console.error(error) });
     servers.push(await listen(app));
     if (pool && setups) servers.push(await listen(createBaselineApp(pool, setups)));
   } catch (error) {

@@ -1,9 +1,11 @@
 /**
  * Where an insert's CPU goes: workload c of bench/live.bench.ts (one-insert mutations
  * from 8 workers) with CPU counters. For raw autocommit inserts, Convoy mutations with
- * the engine off, and with the change feed on, it prints ops/s and the CPU time per
- * insert of this process, of the Postgres backends and of the whole machine, and the
- * statements per insert the runtime's driver sent (feed reads show as the excess over 1).
+ * the engine off, with the change feed on, and with it on while a second server's feed
+ * listens, it prints ops/s and the CPU time per insert of this process, of the Postgres
+ * backends and of the whole machine, and the statements per insert the runtime's driver
+ * sent (feed reads and NOTIFYs show as the excess over 1), and the statements the second
+ * server's driver sent per insert (its log reads).
  *
  *   node --import tsx bench/insertCpu.ts
  *
@@ -12,6 +14,7 @@
  */
 import pg from "pg";
 import { syncSchema } from "../generator/sync/syncSchema.js";
+import type { Driver } from "../runtime/drivers/driver.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
 import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import { generateId } from "../runtime/schema/ids.js";
@@ -32,19 +35,20 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: POOL_SIZE });
   const dropSchemas = `DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE; DROP SCHEMA IF EXISTS "${RAW_SCHEMA}" CASCADE`;
   let engine: LiveQueryEngine | null = null;
+  let peer: LiveQueryEngine | null = null;
   try {
     await driver.exec(dropSchemas);
     await syncSchema(driver, liveSchema, { schemaName: SCHEMA });
     await driver.exec(
       `CREATE SCHEMA "${RAW_SCHEMA}"; CREATE TABLE "${RAW_SCHEMA}".projects (LIKE "${SCHEMA}".projects INCLUDING ALL)`,
     );
+    // Each server's runtime on a statement-counting view of the one driver.
     const counted = countingDriver(driver);
-    const runtime = new ConvoyRuntime({
-      schema: liveSchema,
-      functions: liveFunctions,
-      driver: counted.driver,
-      schemaName: SCHEMA,
-    });
+    const peerCounted = countingDriver(driver);
+    const runtimeOn = (counting: Driver) =>
+      new ConvoyRuntime({ schema: liveSchema, functions: liveFunctions, driver: counting, schemaName: SCHEMA });
+    const runtime = runtimeOn(counted.driver);
+    const peerRuntime = runtimeOn(peerCounted.driver);
     const userId = await runtime.store.mutation((db) => db.insert("users", { name: "user", createdAt: 0 }));
     let n = 0;
     const args = () => ({ name: `project ${n++}`, userId, createdAt: n });
@@ -56,13 +60,14 @@ async function main(): Promise<void> {
     const convoy: Operation = () => runtime.call("projects.create", args(), { kind: "mutation" });
 
     console.log(`Insert CPU, ${RUN.concurrency} workers, ${RUN.seconds} s samples, ${ROUNDS} rounds`);
-    console.log("contender     ops/s   bench µs/op   postgres µs/op   machine µs/op   statements/op");
+    console.log("contender     ops/s   bench µs/op   postgres µs/op   machine µs/op   statements/op   peer's/op");
     const measure = async (name: string, op: Operation) => {
-      const [machine, postgres, bench, statements] = [
+      const [machine, postgres, bench, statements, peerStatements] = [
         machineBusyMicros(),
         processCpuMicros("postgres") ?? new Map<number, number>(),
         process.cpuUsage(),
         counted.count(),
+        peerCounted.count(),
       ];
       const result = await sample(op, RUN);
       // The counters also ran during the warm-up: divide by every operation, warm-up included.
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
           (postgresCpu / ops).toFixed(0).padStart(16),
           ((machineBusyMicros() - machine) / ops).toFixed(0).padStart(15),
           ((counted.count() - statements) / ops).toFixed(2).padStart(15),
+          ((peerCounted.count() - peerStatements) / ops).toFixed(2).padStart(11),
         ].join(" "),
       );
     };
@@ -86,10 +92,17 @@ async function main(): Promise<void> {
       engine = new LiveQueryEngine({ runtime });
       await engine.start();
       await measure("feed on", convoy);
+      // A second server's engine listening: the first one's mutations are logged and announced.
+      peer = new LiveQueryEngine({ runtime: peerRuntime });
+      await peer.start();
+      await measure("with peer", convoy);
+      await peer.stop();
+      peer = null;
       await engine.stop();
       engine = null;
     }
   } finally {
+    await peer?.stop();
     await engine?.stop();
     await driver.exec(dropSchemas).catch(() => {});
     await pool.end();

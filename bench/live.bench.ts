@@ -426,7 +426,7 @@ async function inProcess() {
       samples.set(name, [...(samples.get(name) ?? []), s]);
       await engine?.settled();
     };
-    const OFF = "Convoy mutation, no engine (triggers only)";
+    const OFF = "Convoy mutation, no engine (logged, NOTIFY after commit)";
     await measure(OFF, convoyInsert);
     engine = new LiveQueryEngine({ runtime, onError: (error) => engineErrors.push(error) });
     await engine.start();
@@ -434,6 +434,7 @@ async function inProcess() {
     const MANY = `Convoy mutation, change feed on, ${UNRELATED_WATCHES.toLocaleString("en-US")} unrelated watches`;
     const RAW_AUTO = "raw pg INSERT, autocommit, table without triggers";
     const RAW_TX = "the insert in Convoy's transaction, table without triggers";
+    const SHARED = "Convoy mutation, change feed on, a second server listening";
     await measure(NONE, convoyInsert);
     await measure(RAW_AUTO, rawAuto);
     await measure(RAW_TX, rawTx);
@@ -452,6 +453,17 @@ async function inProcess() {
     const runsDuring = engine.stats().runs - runsBefore;
     const watchCount = engine.stats().watches;
     for (const stop of stops) stop();
+    // A second server's engine on the database: mutations are logged and announced.
+    const peerRuntime = new ConvoyRuntime({
+      schema: liveSchema,
+      functions: liveFunctions,
+      driver,
+      schemaName: LOCAL_SCHEMA,
+    });
+    const peer = new LiveQueryEngine({ runtime: peerRuntime, onError: (error) => engineErrors.push(error) });
+    await peer.start();
+    await measure(SHARED, convoyInsert);
+    await peer.stop();
     await measure(RAW_TX, rawTx);
     await measure(RAW_AUTO, rawAuto);
     await measure(NONE, convoyInsert);
@@ -462,7 +474,7 @@ async function inProcess() {
     const results = new Map([...samples].map(([name, s]) => [name, summarize(s)]));
     return {
       results,
-      names: { OFF, NONE, MANY, RAW_AUTO, RAW_TX },
+      names: { OFF, NONE, MANY, SHARED, RAW_AUTO, RAW_TX },
       watchSeconds,
       runsDuring,
       watchCount,
@@ -487,7 +499,7 @@ function printThroughput(bc: Awaited<ReturnType<typeof inProcess>>): void {
   console.log(
     formatTable(
       ["contender", "ops/s", "range ops/s", "p50 ms", "p99 ms", "÷ 0 watches", "÷ raw auto", "÷ raw tx"],
-      [names.OFF, names.NONE, names.MANY, names.RAW_AUTO, names.RAW_TX].map((name) => {
+      [names.OFF, names.NONE, names.MANY, names.SHARED, names.RAW_AUTO, names.RAW_TX].map((name) => {
         const m = r(name);
         return [
           name,

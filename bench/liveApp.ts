@@ -94,6 +94,7 @@ export function countingDriver(driver: Driver): { driver: Driver; count: () => n
       return driver.transaction(setup, body);
     },
     listen: (channel, onNotify, onLost) => driver.listen(channel, onNotify, onLost),
+    ...(driver.openSession ? { openSession: driver.openSession.bind(driver) } : {}),
     close: () => driver.close(),
   };
   return { driver: counted, count: () => statements };

@@ -44,21 +44,27 @@ const users: string[] = [];
 for (let i = 0; i < USERS; i++)
   users.push(await runtime.store.mutation((db) => db.insert("users", { name: `user ${i}`, createdAt: i })));
 
-// `poll`: the engine sees no commits (a runtime whose onMutationCommitted does nothing)
-// and its safety poll never fires in the bench's time (1e8 ms; the feed's prune timer
-// uses 10x that, which must stay below setInterval's 2^31 - 1 ms), so only the 1 s re-run delivers.
-const engineRuntime: ConvoyRuntime =
-  mode === "poll"
-    ? (Object.create(runtime, { onMutationCommitted: { value: () => () => {} } }) as ConvoyRuntime)
-    : runtime;
-const live = new LiveQueryEngine({
+// `poll`: the engine does not see its server's mutations (they log quietly, as servers of
+// an earlier version did, and are not applied) and its safety poll never fires in the
+// bench's time (1e8 ms; the feed's prune timer uses 10x that, which must stay below
+// setInterval's 2^31 - 1 ms), so only the 1 s re-run delivers.
+// `naive`: every mutation re-runs every watch.
+const observe: ConvoyRuntime["observeMutations"] = (observer) =>
+  runtime.observeMutations(
+    mode === "poll"
+      ? { changeLogMode: () => "on", committed: () => {} }
+      : mode === "naive"
+        ? { changeLogMode: () => observer.changeLogMode(), committed: () => live.rerunAll() }
+        : observer,
+  );
+const engineRuntime = Object.create(runtime, { observeMutations: { value: observe } }) as ConvoyRuntime;
+const live: LiveQueryEngine = new LiveQueryEngine({
   runtime: engineRuntime,
   pollIntervalMs: mode === "poll" ? 100_000_000 : 2000,
   onError: (error) => console.error("feed:", message(error)),
 });
 await live.start();
 const timers: NodeJS.Timeout[] = [];
-if (mode === "naive") runtime.onMutationCommitted(() => live.rerunAll());
 if (mode === "poll") timers.push(setInterval(() => live.rerunAll(), 1000));
 
 const { app, streams } = createConvoyApp({

@@ -106,7 +106,7 @@ export async function syncSchema(
       orphanedTables: [],
       checkedDocuments: 0,
     };
-    for (const statement of systemTablesSql(schemaName).split(";\n")) await tx.query(statement);
+    for (const statement of systemTablesSql(schemaName)) await tx.query(statement);
     for (const statement of changeLogTableSql(schemaName)) await tx.query(statement);
     await tx.query(changeTriggerFunctionSql(schemaName));
 

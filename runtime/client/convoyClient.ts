@@ -27,6 +27,14 @@ export interface ConvoyClientOptions {
    * @default globalThis.EventSource
    */
   EventSource?: EventSourceConstructor;
+  /**
+   * How long a mutation keeps being sent again while the server cannot be reached or
+   * answers 502, 503 or 504 (a restart, a deploy, a dropped connection). Each mutation
+   * carries a random id, so the server applies it at most once however often it
+   * arrives. 0 sends each mutation once.
+   * @default 30000
+   */
+  mutationRetryMs?: number;
 }
 
 /** A typed client of a Convoy server. */
@@ -42,7 +50,10 @@ export interface ConvoyClient {
     ref: TRef,
     args: FunctionArgs<TRef>,
   ): Promise<FunctionReturnType<TRef>>;
-  /** Runs a mutation. */
+  /**
+   * Runs a mutation, exactly once: it is sent with a random id and sent again (for up
+   * to `mutationRetryMs`) when the server is out of reach or its answer was lost.
+   */
   mutation<TRef extends FunctionReference<"mutation">>(
     ref: TRef,
     args: FunctionArgs<TRef>,
@@ -68,6 +79,19 @@ export interface ConvoyClient {
   readonly url: string;
 }
 
+/** A random mutation id: 128 bits, base64url. */
+function newMutationId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Errors after which a mutation is sent again: nothing, or the same call, reached the database. */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof ConvoyError && error.code === "SERVICE_UNAVAILABLE";
+}
+
 function defaultUrl(): string {
   const location = (globalThis as { location?: { origin?: string } }).location;
   if (location?.origin && location.origin !== "null") return location.origin;
@@ -88,6 +112,8 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   const url = (options.url ?? defaultUrl()).replace(/\/+$/, "");
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
 
+  const retryMs = options.mutationRetryMs ?? 30_000;
+
   async function call(kind: "query" | "mutation", ref: AnyFunctionReference, args: unknown): Promise<any> {
     if (typeof ref?.path !== "string") {
       throw new ConvoyError({
@@ -95,19 +121,44 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
         message: `client.${kind}: pass a reference such as api.module.function`,
       });
     }
+    const body = JSON.stringify({
+      path: ref.path,
+      args: args ?? {},
+      ...(kind === "mutation" ? { mutationId: newMutationId() } : {}),
+    });
+    const giveUpAt = Date.now() + (kind === "mutation" ? retryMs : 0);
+    for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+      try {
+        return await send(kind, body);
+      } catch (error) {
+        const wait = Math.min(delay * (0.5 + Math.random() / 2), giveUpAt - Date.now());
+        if (!isUnavailable(error) || wait <= 0) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  async function send(kind: "query" | "mutation", payload: string): Promise<unknown> {
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
     let response: Response;
     try {
       response = await doFetch(`${url}/api/${kind}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...extra },
-        body: JSON.stringify({ path: ref.path, args: args ?? {} }),
+        body: payload,
       });
     } catch (cause) {
       throw new ConvoyError({
         code: "SERVICE_UNAVAILABLE",
         message: `Cannot reach the Convoy server at ${url} (${(cause as Error).message}). Is it running?`,
         cause,
+      });
+    }
+    if (response.status === 502 || response.status === 504) {
+      await response.body?.cancel();
+      throw new ConvoyError({
+        code: "SERVICE_UNAVAILABLE",
+        message: `The proxy in front of the Convoy server at ${url} answered ${response.status}; the server may be restarting`,
       });
     }
     const text = await response.text();

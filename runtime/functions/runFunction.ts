@@ -1,5 +1,5 @@
 import { ConvoyError } from "../errors.js";
-import type { DocumentStore, TransactionOptions } from "../store/documentStore.js";
+import type { DocumentStore, MutationOptions } from "../store/documentStore.js";
 import { nestsDeeperThan } from "../store/storableValue.js";
 import { describeIssues, toValidationIssues } from "../store/validateDocument.js";
 import type { UserIdentity } from "./auth.js";
@@ -33,7 +33,7 @@ export async function runFunction(
   fn: AnyConvoyFunction,
   rawArgs: unknown,
   auth: UserIdentity | null,
-  options: TransactionOptions = {},
+  options: MutationOptions = {},
 ): Promise<unknown> {
   checkArgsDepth(path, rawArgs);
   const parsed = fn.args.safeParse(rawArgs === undefined ? {} : rawArgs);
@@ -48,7 +48,8 @@ export async function runFunction(
   }
   const args = parsed.data;
   if (fn.kind === "query") {
-    return store.query(async (db) => fn.handler({ db, auth }, args), options);
+    const { call: _ignored, ...queryOptions } = options;
+    return store.query(async (db) => fn.handler({ db, auth }, args), queryOptions);
   }
   return store.mutation(async (db) => fn.handler({ db, auth }, args), options);
 }

@@ -7,7 +7,11 @@ import type { FunctionTree } from "../functions/functionReference.js";
 import { flattenFunctions } from "../functions/functionTree.js";
 import { runFunction } from "../functions/runFunction.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../store/canonicalJson.js";
 import { DocumentStore, type MutationObserver, type TransactionOptions } from "../store/documentStore.js";
+import { lostDatabaseError } from "../store/lostDatabase.js";
+import { MUTATION_ID_PATTERN } from "../store/mutationRecords.js";
 
 /** Options of {@link ConvoyRuntime}. */
 export interface ConvoyRuntimeOptions {
@@ -26,6 +30,12 @@ export interface CallOptions extends TransactionOptions {
   kind?: FunctionKind;
   /** Internal functions are callable only when this is true (server-side callers). */
   allowInternal?: boolean;
+  /**
+   * Names a mutation call (16-128 characters of `A-Z a-z 0-9 _ -`, e.g. a random
+   * UUID): sent again with the same function, args and caller, it returns the first
+   * call's result and runs nothing. Sending the same id with another call is a CONFLICT.
+   */
+  mutationId?: string;
 }
 
 /**
@@ -103,9 +113,37 @@ export class ConvoyRuntime {
    * await runtime.call("projects.listProjects", { userId }, { kind: "query", auth: null });
    * ```
    */
-  call(path: string, args: unknown, options: CallOptions = {}): Promise<unknown> {
+  async call(path: string, args: unknown, options: CallOptions = {}): Promise<unknown> {
     const fn = this.resolve(path, options);
-    return runFunction(this.store, path, fn, args, options.auth ?? null, options);
+    try {
+      return await this.run(path, fn, args, options);
+    } catch (error) {
+      throw lostDatabaseError(error, fn.kind, options.mutationId !== undefined);
+    }
+  }
+
+  private run(path: string, fn: AnyConvoyFunction, args: unknown, options: CallOptions): Promise<unknown> {
+    const { mutationId, ...rest } = options;
+    if (mutationId === undefined) return runFunction(this.store, path, fn, args, options.auth ?? null, rest);
+    if (fn.kind !== "mutation") {
+      throw new ConvoyError({
+        code: "BAD_REQUEST",
+        message: `${path} is a query: send a mutation id only with mutations`,
+      });
+    }
+    if (typeof mutationId !== "string" || !MUTATION_ID_PATTERN.test(mutationId)) {
+      throw new ConvoyError({
+        code: "BAD_REQUEST",
+        message: 'A mutation id is 16 to 128 characters of letters, digits, "_" and "-", e.g. crypto.randomUUID()',
+      });
+    }
+    const fingerprint = createHash("sha256")
+      .update(`${path}\u0000${canonicalJson(args ?? {})}\u0000${canonicalJson(options.auth ?? null)}`)
+      .digest("base64url");
+    return runFunction(this.store, path, fn, args, options.auth ?? null, {
+      ...rest,
+      call: { id: mutationId, fingerprint },
+    });
   }
 
   /** Swaps in a new build: its functions and, when given, its schema (`convoy dev`). */

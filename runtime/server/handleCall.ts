@@ -18,7 +18,8 @@ export interface CallResponse {
 
 /**
  * The framework-free core of `POST /api/query` and `POST /api/mutation`: the body is
- * `{ "path": "projects.listProjects", "args": { ... } }`, the answer `{ "value": ... }`
+ * `{ "path": "projects.listProjects", "args": { ... } }` (a mutation may add a
+ * `"mutationId"`, see `CallOptions`), the answer `{ "value": ... }`
  * or `{ "error": { code, message, data? } }` with a matching status.
  * @internal
  */
@@ -32,14 +33,25 @@ export async function handleCall(
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       throw badRequestBody('The body must be a JSON object: { "path": "module.function", "args": { ... } }');
     }
-    const { path, args } = body as { path?: unknown; args?: unknown };
+    const { path, args, mutationId } = body as { path?: unknown; args?: unknown; mutationId?: unknown };
     if (typeof path !== "string") {
       throw badRequestBody('Missing "path": name the function, e.g. { "path": "projects.listProjects", "args": {} }');
     }
-    const extra = Object.keys(body).filter((key) => key !== "path" && key !== "args");
-    if (extra.length > 0)
-      throw badRequestBody(`Unknown body field(s) ${extra.join(", ")}: send only "path" and "args"`);
-    const value = await runtime.call(path, args, { kind: request.kind, auth: request.auth });
+    const allowed = request.kind === "mutation" ? ["path", "args", "mutationId"] : ["path", "args"];
+    const extra = Object.keys(body).filter((key) => !allowed.includes(key));
+    if (extra.length > 0) {
+      throw badRequestBody(
+        `Unknown body field(s) ${extra.join(", ")}: send only ${allowed.map((key) => `"${key}"`).join(", ")}`,
+      );
+    }
+    if (mutationId !== undefined && typeof mutationId !== "string") {
+      throw badRequestBody('"mutationId" must be a string, e.g. crypto.randomUUID()');
+    }
+    const value = await runtime.call(path, args, {
+      kind: request.kind,
+      auth: request.auth,
+      ...(mutationId !== undefined ? { mutationId } : {}),
+    });
     return { status: 200, body: { value: value === undefined ? null : value } };
   } catch (error) {
     return errorResponse(error, options);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { TableDefinition } from "../schema/defineTable.js";
 import { mutationLockTable } from "./documentStore.js";
+import { mutationRecordTableSql } from "./mutationRecords.js";
 import { COLUMN, indexKeySql, quoteIdent } from "./sqlText.js";
 import { tableSql } from "./transactionContext.js";
 
@@ -41,8 +42,8 @@ export function createIndexSql(schemaName: string, index: ManagedIndex): string 
   return `CREATE INDEX ${quoteIdent(postgresIndexName(index.table, index.index))} ON ${tableSql(schemaName, index.table)} (${columns})`;
 }
 
-/** DDL of Convoy's own tables in the schema: metadata and the mutation lock. @internal */
-export function systemTablesSql(schemaName: string): string {
+/** DDL of Convoy's own tables in the schema: metadata, the mutation lock, mutation results. @internal */
+export function systemTablesSql(schemaName: string): string[] {
   const schema = quoteIdent(schemaName);
   return [
     `CREATE SCHEMA IF NOT EXISTS ${schema}`,
@@ -52,7 +53,8 @@ export function systemTablesSql(schemaName: string): string {
       deployed_at timestamptz NOT NULL DEFAULT now()
     )`,
     `CREATE TABLE IF NOT EXISTS ${mutationLockTable(schemaName)} (id int PRIMARY KEY)`,
-  ].join(";\n");
+    mutationRecordTableSql(schemaName),
+  ];
 }
 
 /** DDL of one document table. @internal */

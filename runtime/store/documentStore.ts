@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { sqlState, type Driver } from "../drivers/driver.js";
-import { ConvoyError } from "../errors.js";
+import { ConvoyError, isConvoyError } from "../errors.js";
 import type { DataModelFromSchema, GenericDataModel } from "../schema/dataModel.js";
 import type { SchemaDefinition, TableDefinitions } from "../schema/defineSchema.js";
 import { Database, type DatabaseReader, type DatabaseWriter } from "./database.js";
@@ -10,6 +10,15 @@ import type { ReadListener } from "./readSet.js";
 import { refusedValue } from "./refusedValue.js";
 import { changeChannel } from "../live/changeLogDdl.js";
 import { CommitNotifier } from "../live/commitNotifier.js";
+import {
+  DEFAULT_MUTATION_RECORD_RETENTION_MS,
+  isRecordedAlready,
+  missingTable,
+  pruneMutationRecords,
+  queueMutationRecord,
+  recordedResult,
+  type MutationCallId,
+} from "./mutationRecords.js";
 import { quoteIdent, quoteLiteral } from "./sqlText.js";
 import type { TransactionContext } from "./transactionContext.js";
 
@@ -32,6 +41,12 @@ export interface DocumentStoreOptions<TSchema extends SchemaDefinition> {
    * Without one, mutations are logged quietly and announced by a NOTIFY after commit.
    */
   observer?: () => MutationObserver | null;
+  /**
+   * How long the result of a mutation sent with an id is kept, so that sending it
+   * again returns that result instead of running it twice.
+   * @default 24 hours
+   */
+  mutationRecordRetentionMs?: number;
 }
 
 /**
@@ -53,12 +68,24 @@ export interface TransactionOptions {
   onRead?: ReadListener;
 }
 
+/** Options of one mutation. */
+export interface MutationOptions extends TransactionOptions {
+  /**
+   * Names the call: if a mutation with this id already committed, its recorded result
+   * is returned and nothing runs; otherwise the result is recorded with the writes.
+   */
+  call?: MutationCallId;
+}
+
 /** SQLSTATEs after which a transaction is safe and useful to run again. */
 const RETRYABLE = new Set(["40001", "40P01"]);
 function isRetryable(error: unknown): boolean {
   const state = sqlState(error);
   return state !== undefined && RETRYABLE.has(state);
 }
+
+/** How often expired mutation records are deleted. */
+const RECORD_PRUNE_INTERVAL_MS = 60_000;
 
 /** Optimistic attempts before a mutation runs alone under an exclusive lock. */
 const OPTIMISTIC_ATTEMPTS = 3;
@@ -99,6 +126,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
   private readonly observer: () => MutationObserver | null;
   /** Announces commits when no live-query engine follows them. */
   private readonly notifier: CommitNotifier;
+  private readonly recordRetentionMs: number;
+  private lastRecordPrune = 0;
 
   constructor(options: DocumentStoreOptions<SchemaDefinition>) {
     this.observer = options.observer ?? (() => null);
@@ -107,6 +136,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     this.schemaName = checkSchemaName(options.schemaName ?? DEFAULT_SCHEMA_NAME);
     this.notifier = new CommitNotifier(this.driver, changeChannel(this.schemaName), "");
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 10);
+    this.recordRetentionMs = options.mutationRecordRetentionMs ?? DEFAULT_MUTATION_RECORD_RETENTION_MS;
   }
 
   /**
@@ -129,9 +159,15 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
    * const id = await store.mutation((db) => db.insert("users", { name: "Ada", createdAt: Date.now() }));
    * ```
    */
-  async mutation<T>(fn: (db: DatabaseWriter<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  async mutation<T>(fn: (db: DatabaseWriter<TDataModel>) => Promise<T>, options: MutationOptions = {}): Promise<T> {
     const lockTable = mutationLockTable(this.schemaName);
+    const { call } = options;
     for (let attempt = 1; ; attempt++) {
+      // A retry may be a call whose first run committed meanwhile (or met its record).
+      if (call && attempt > 1) {
+        const recorded = await recordedResult(this.driver, this.schemaName, call);
+        if (recorded) return recorded.value as T;
+      }
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
       const observer = this.observer();
       // `on`: logged quietly, this store notifies after commit (see changeTriggerFunctionSql).
@@ -143,12 +179,29 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       let committing = false;
       const onCommitting = () => void (committing = true);
       try {
-        const value = await this.attempt(setup, fn, { ...options, onWrite, onCommitting });
+        const beforeCommit = call
+          ? (tx: TransactionContext["sql"], value: unknown) => queueMutationRecord(tx, this.schemaName, call, value)
+          : undefined;
+        const value = await this.attempt(setup, fn, { ...options, onWrite, onCommitting, beforeCommit });
         committed();
+        if (call) this.pruneRecordsNowAndThen();
         return value;
       } catch (error) {
         // The connection was lost at COMMIT: it may have committed, so watches re-run rather than miss it.
         if (committing && sqlState(error) === undefined) committed();
+        if (call) {
+          const missing = missingTable(error);
+          if (missing) throw missing;
+          // This attempt met the call's record, or its handler failed because the first
+          // run's writes are there (a name now taken): answer with the first run's result.
+          if (isRecordedAlready(error) || (!isRetryable(error) && !committing)) {
+            const recorded = await recordedResult(this.driver, this.schemaName, call).catch((lookupError: unknown) => {
+              if (isConvoyError(lookupError)) throw lookupError;
+              return null; // the call's own error says more
+            });
+            if (recorded) return recorded.value as T;
+          }
+        }
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({
@@ -163,10 +216,23 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     }
   }
 
+  /** Deletes expired mutation records, at most once a minute, in the background. */
+  private pruneRecordsNowAndThen(): void {
+    const now = Date.now();
+    if (now - this.lastRecordPrune < RECORD_PRUNE_INTERVAL_MS) return;
+    this.lastRecordPrune = now;
+    // A failed prune is retried a minute later; records only grow meanwhile.
+    pruneMutationRecords(this.driver, this.schemaName, this.recordRetentionMs).catch(() => {});
+  }
+
   private async attempt<T>(
     setup: string,
     fn: (db: never) => Promise<T>,
-    options: TransactionOptions & { onWrite?: WriteListener | undefined; onCommitting?: () => void },
+    options: TransactionOptions & {
+      onWrite?: WriteListener | undefined;
+      onCommitting?: () => void;
+      beforeCommit?: ((tx: TransactionContext["sql"], value: T) => void) | undefined;
+    },
   ): Promise<T> {
     return this.driver
       .transaction(setup, async (tx) => {
@@ -185,6 +251,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
           throw guarded.abandon(error, isRetryable);
         }
         guarded.finish();
+        options.beforeCommit?.(tx, value);
         options.onCommitting?.();
         return value;
       })

@@ -1,0 +1,176 @@
+import { once } from "node:events";
+import type { Server } from "node:http";
+import { createServer, connect, type Server as TcpServer, type Socket } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { syncSchema } from "../../generator/sync/syncSchema.js";
+import { createConvoyClient } from "../../runtime/client/convoyClient.js";
+import { ConvoyError } from "../../runtime/errors.js";
+import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
+import { createConvoyApp } from "../../runtime/server/expressApp.js";
+import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import { liveTestFunctions } from "../support/liveTestApp.js";
+import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
+import { testSchema } from "../support/testSchema.js";
+
+const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
+  users: { add: "mutation", me: "query" },
+  projects: { add: "mutation", byUser: "query" },
+});
+
+/** The first line of an HTTP/1.1 request. */
+const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.1\r\n/;
+
+/** What the proxy does with the next request. */
+type Fault = "pass" | "lose-answer" | "bad-gateway";
+
+/**
+ * A TCP proxy in front of the server that can lose a connection's answer after the
+ * server has sent it (as a dropped network or a killed proxy would), or answer 502
+ * without forwarding (as nginx does when its upstream is down).
+ */
+class FaultyProxy {
+  readonly faults: Fault[] = [];
+  requestsForwarded = 0;
+  private readonly server: TcpServer;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly upstreamPort: number) {
+    this.server = createServer((client) => this.handle(client));
+  }
+
+  async listen(port = 0): Promise<number> {
+    this.server.listen(port, "127.0.0.1");
+    await once(this.server, "listening");
+    return (this.server.address() as { port: number }).port;
+  }
+
+  private handle(client: Socket): void {
+    this.sockets.add(client);
+    client.on("close", () => this.sockets.delete(client));
+    client.on("error", () => {});
+    const upstream = connect(this.upstreamPort, "127.0.0.1");
+    this.sockets.add(upstream);
+    upstream.on("close", () => this.sockets.delete(upstream));
+    upstream.on("error", () => client.destroy());
+    // fetch keeps connections alive, so each request (not connection) takes the next fault.
+    let fault: Fault = "pass";
+    client.on("data", (chunk) => {
+      if (REQUEST_LINE.test(chunk.toString("latin1", 0, 64))) fault = this.faults.shift() ?? "pass";
+      if (fault === "bad-gateway") {
+        upstream.destroy();
+        client.end(
+          "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 11\r\nconnection: close\r\n\r\nBad Gateway",
+        );
+        return;
+      }
+      this.requestsForwarded += REQUEST_LINE.test(chunk.toString("latin1", 0, 64)) ? 1 : 0;
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk) => {
+      // The server has answered, so the mutation committed: drop the answer.
+      if (fault === "lose-answer") {
+        client.destroy();
+        upstream.destroy();
+      } else client.write(chunk);
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    this.server.close();
+    await once(this.server, "close");
+  }
+}
+
+for (const factory of testDriverFactories) {
+  describe.skipIf(factory.unavailable !== null)(`client mutations across lost answers on ${factory.name}`, () => {
+    let database: TestDatabase;
+    let runtime: ConvoyRuntime;
+    let server: Server;
+    let proxy: FaultyProxy;
+    let url: string;
+    const userCount = async () =>
+      ((await runtime.store.query((db) => db.query("users").fullTableScan().collect())) as unknown[]).length;
+
+    beforeAll(async () => {
+      database = await factory.open();
+      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
+      runtime = new ConvoyRuntime({
+        schema: testSchema,
+        functions: liveTestFunctions,
+        driver: database.driver,
+        schemaName: database.schemaName,
+      });
+      const { app } = createConvoyApp({ runtime, functions: liveTestFunctions });
+      server = app.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      proxy = new FaultyProxy((server.address() as { port: number }).port);
+      url = `http://127.0.0.1:${await proxy.listen()}`;
+    });
+    afterAll(async () => {
+      await proxy?.close();
+      server?.closeAllConnections();
+      server?.close();
+      await database?.dispose();
+    });
+    beforeEach(async () => {
+      await database.driver.exec(`DELETE FROM "${database.schemaName}"."users"`);
+      proxy.faults.length = 0;
+      proxy.requestsForwarded = 0;
+    });
+
+    it("a mutation whose answer was lost twice is sent again and applied once", async () => {
+      const client = createConvoyClient({ url });
+      proxy.faults.push("lose-answer", "lose-answer");
+      const id = await client.mutation(api.users.add, { name: "Ada" });
+      expect(typeof id).toBe("string");
+      expect(proxy.requestsForwarded).toBe(3);
+      expect(await userCount()).toBe(1);
+    });
+
+    it("a proxy's 502 is sent again; other errors are not", async () => {
+      const client = createConvoyClient({ url });
+      proxy.faults.push("bad-gateway", "bad-gateway");
+      await client.mutation(api.users.add, { name: "Bob" });
+      expect(await userCount()).toBe(1);
+      expect(proxy.requestsForwarded).toBe(1);
+
+      const refused = await client.mutation(api.users.add, { name: 42 } as never).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ConvoyError);
+      expect((refused as ConvoyError).code).toBe("BAD_REQUEST");
+      expect(proxy.requestsForwarded).toBe(2);
+    });
+
+    it("with retries off, the lost answer is an error, though the mutation was applied", async () => {
+      const client = createConvoyClient({ url, mutationRetryMs: 0 });
+      proxy.faults.push("lose-answer");
+      const error = await client.mutation(api.users.add, { name: "Cy" }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConvoyError);
+      expect((error as ConvoyError).code).toBe("SERVICE_UNAVAILABLE");
+      expect(await userCount()).toBe(1);
+    });
+
+    it("a mutation sent while no server listens is applied once it is back, within the retry window", async () => {
+      const port = Number(new URL(url).port);
+      await proxy.close();
+      const client = createConvoyClient({ url, mutationRetryMs: 20_000 });
+      const pending = client.mutation(api.users.add, { name: "Dee" });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await userCount()).toBe(0);
+      proxy = new FaultyProxy((server.address() as { port: number }).port);
+      await proxy.listen(port);
+      await pending;
+      expect(await userCount()).toBe(1);
+    });
+
+    it("queries are not sent again: TanStack Query retries them", async () => {
+      const client = createConvoyClient({ url });
+      proxy.faults.push("bad-gateway");
+      const error = await client.query(api.users.me, {}).catch((caught: unknown) => caught);
+      expect((error as ConvoyError).code).toBe("SERVICE_UNAVAILABLE");
+      expect(await client.query(api.users.me, {})).toBeNull();
+    });
+  });
+}

@@ -137,7 +137,7 @@ export async function syncSchema(
       }
     }
     for (const name of Object.keys(schema.tables)) {
-      for (const statement of changeTriggersSql(schemaName, name)) await tx.query(statement);
+      await tx.query(changeTriggersSql(schemaName, name));
     }
     report.orphanedTables = [...existingTables].filter((name) => !(name in schema.tables)).sort();
 

@@ -27,8 +27,18 @@ export function changeLogTableSql(schemaName: string): string[] {
       new_doc jsonb,
       origin text
     )`,
-    `CREATE INDEX IF NOT EXISTS "_changes_xid" ON ${log} (xid)`,
-    `ALTER TABLE ${log} ADD COLUMN IF NOT EXISTS origin text`,
+    // Guarded by catalog checks: ALTER TABLE and CREATE INDEX lock the log even when
+    // there is nothing to do, and a sync holding that lock while it waits for another
+    // table would deadlock with mutations that write to both.
+    `DO $columns$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${quoteLiteral(log)}::regclass
+                      AND attname = 'origin' AND NOT attisdropped) THEN
+        ALTER TABLE ${log} ADD COLUMN origin text;
+      END IF;
+      IF to_regclass(${quoteLiteral(`${schema}."_changes_xid"`)}) IS NULL THEN
+        CREATE INDEX "_changes_xid" ON ${log} (xid);
+      END IF;
+    END $columns$`,
     // A log made by an earlier version: logged, with a primary key and a timestamp.
     `DO $upgrade$ BEGIN
       IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -126,14 +136,39 @@ END
 $body$`;
 }
 
-/** The triggers that feed the change log from one document table. @internal */
-export function changeTriggersSql(schemaName: string, table: string): string[] {
+/**
+ * The triggers that feed the change log from one document table, as one statement that
+ * (re)creates them only when they are not all in place as defined here: creating a
+ * trigger locks its table against writes, which a sync must not do to a serving table
+ * for nothing.
+ * @internal
+ */
+export function changeTriggersSql(schemaName: string, table: string): string {
   const target = tableSql(schemaName, table);
   const fn = `${quoteIdent(schemaName)}."_record_changes"()`;
-  return [
-    `CREATE OR REPLACE TRIGGER "_convoy_insert" AFTER INSERT ON ${target} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
-    `CREATE OR REPLACE TRIGGER "_convoy_update" AFTER UPDATE ON ${target} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
-    `CREATE OR REPLACE TRIGGER "_convoy_delete" AFTER DELETE ON ${target} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
-    `CREATE OR REPLACE TRIGGER "_convoy_truncate" AFTER TRUNCATE ON ${target} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`,
+  const triggers = [
+    { name: "_convoy_insert", type: 4, oldRows: "", newRows: "new_rows", on: "INSERT" },
+    { name: "_convoy_update", type: 16, oldRows: "old_rows", newRows: "new_rows", on: "UPDATE" },
+    { name: "_convoy_delete", type: 8, oldRows: "old_rows", newRows: "", on: "DELETE" },
+    { name: "_convoy_truncate", type: 32, oldRows: "", newRows: "", on: "TRUNCATE" },
   ];
+  // pg_trigger.tgtype: statement-level AFTER triggers carry only their event's bit.
+  const wanted = triggers
+    .map((t) => `(${quoteLiteral(t.name)}, ${t.type}, ${quoteLiteral(t.oldRows)}, ${quoteLiteral(t.newRows)})`)
+    .join(", ");
+  const creates = triggers.map((t) => {
+    const referencing = [t.oldRows && `OLD TABLE AS ${t.oldRows}`, t.newRows && `NEW TABLE AS ${t.newRows}`]
+      .filter(Boolean)
+      .join(" ");
+    const sql = `CREATE OR REPLACE TRIGGER ${quoteIdent(t.name)} AFTER ${t.on} ON ${target} ${referencing ? `REFERENCING ${referencing} ` : ""}FOR EACH STATEMENT EXECUTE FUNCTION ${fn}`;
+    return `EXECUTE ${quoteLiteral(sql)};`;
+  });
+  return `DO $triggers$ BEGIN
+    IF (SELECT count(*) FROM pg_trigger
+         WHERE tgrelid = ${quoteLiteral(target)}::regclass AND NOT tgisinternal
+           AND tgfoid = ${quoteLiteral(fn)}::regprocedure
+           AND (tgname::text, tgtype::int, coalesce(tgoldtable::text, ''), coalesce(tgnewtable::text, '')) IN (${wanted})) <> ${triggers.length} THEN
+      ${creates.join("\n      ")}
+    END IF;
+  END $triggers$`;
 }

@@ -7,6 +7,7 @@
  * BENCH_ROUNDS (default 3), BENCH_SECONDS (measured seconds per contender per round, default 2).
  * Creates the Postgres schema `bench_store` and drops it at the end.
  */
+import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { PgDialect } from "drizzle-orm/pg-core";
@@ -149,6 +150,7 @@ const RAW = "raw pg, autocommit";
 const RAW_TX = "raw pg, Convoy's BEGIN/SET/COMMIT";
 const DRIZZLE = "drizzle db.execute, autocommit";
 const CONVOY = "Convoy store";
+const CONVOY_NAMED = "Convoy store, with a mutation id";
 
 interface Contender {
   name: string;
@@ -213,6 +215,7 @@ async function benchPostgres(): Promise<Row[]> {
         },
         { name: DRIZZLE, op: (i) => orm.execute(drizzleInsert(...insertArgs(i))) },
         { name: CONVOY, op: (i) => insertProject(store, users, i), transactional: true },
+        { name: CONVOY_NAMED, op: (i) => insertProject(store, users, i, true), transactional: true },
       ],
       { before: () => resetProjects(driver, users, 0) },
     );
@@ -238,8 +241,12 @@ async function benchPostgres(): Promise<Row[]> {
   }
 }
 
-const insertProject = (store: Store, users: UserId[], i: number) =>
-  store.mutation((db) => db.insert("projects", projectDoc(users, i)));
+/** `named`: with a mutation id, as convoy/client sends (its result is recorded with the writes). */
+const insertProject = (store: Store, users: UserId[], i: number, named = false) =>
+  store.mutation(
+    (db) => db.insert("projects", projectDoc(users, i)),
+    named ? { call: { id: randomUUID(), fingerprint: "bench" } } : {},
+  );
 
 const queryProjects = (store: Store, userId: UserId) =>
   store.query((db) =>

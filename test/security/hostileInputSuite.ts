@@ -57,7 +57,7 @@ function argsArb(path: string, ids: readonly string[]): fc.Arbitrary<unknown> {
 
 const callArb = (ids: readonly string[]) => pathArb.chain((path) => argsArb(path, ids).map((args) => ({ path, args })));
 
-/** A native call body: a call, a call with an extra field, a JSON value that is no call, or text that is no JSON. */
+/** A native call body: a call, a call with an extra field or a mutation id, a JSON value that is no call, or text that is no JSON. */
 const callBodyArb = (ids: readonly string[]): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: 8, arbitrary: callArb(ids).map(({ path, args }) => toJson({ path, args })) },
@@ -72,6 +72,21 @@ const callBodyArb = (ids: readonly string[]): fc.Arbitrary<string> =>
           ]),
         ),
       ),
+    },
+    {
+      // A mutation id: well formed (the call may run) or hostile (refused before it runs).
+      weight: 2,
+      arbitrary: fc
+        .tuple(callArb(ids), fc.oneof(fc.uuid(), fc.stringMatching(/^[A-Za-z0-9_-]{16,40}$/), hostileValue))
+        .map(([call, mutationId]) =>
+          toJson(
+            ownObject([
+              ["path", call.path],
+              ["args", call.args],
+              ["mutationId", mutationId],
+            ]),
+          ),
+        ),
     },
     { weight: 1, arbitrary: anyValue.map(toJson) },
     { weight: 1, arbitrary: malformedJson },

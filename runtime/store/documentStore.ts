@@ -189,19 +189,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       } catch (error) {
         // The connection was lost at COMMIT: it may have committed, so watches re-run rather than miss it.
         if (committing && sqlState(error) === undefined) committed();
-        if (call) {
-          const missing = missingTable(error);
-          if (missing) throw missing;
-          // This attempt met the call's record, or its handler failed because the first
-          // run's writes are there (a name now taken): answer with the first run's result.
-          if (isRecordedAlready(error) || (!isRetryable(error) && !committing)) {
-            const recorded = await recordedResult(this.driver, this.schemaName, call).catch((lookupError: unknown) => {
-              if (isConvoyError(lookupError)) throw lookupError;
-              return null; // the call's own error says more
-            });
-            if (recorded) return recorded.value as T;
-          }
-        }
+        const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
+        if (recorded) return recorded.value as T;
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({
@@ -214,6 +203,25 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (attempt < OPTIMISTIC_ATTEMPTS) await sleep(Math.random() * 2 ** attempt);
       }
     }
+  }
+
+  /**
+   * The first run's result, when a named call's attempt failed because that run is
+   * there: it met the call's record, or its handler failed on the first run's writes
+   * (a name now taken). Null when the error stands.
+   */
+  private async recordedAnswer(
+    error: unknown,
+    call: MutationCallId,
+    committing: boolean,
+  ): Promise<{ value: unknown } | null> {
+    const missing = missingTable(error);
+    if (missing) throw missing;
+    if (!isRecordedAlready(error) && (isRetryable(error) || committing)) return null;
+    return recordedResult(this.driver, this.schemaName, call).catch((lookupError: unknown) => {
+      if (isConvoyError(lookupError)) throw lookupError;
+      return null; // the call's own error says more
+    });
   }
 
   /** Deletes expired mutation records, at most once a minute, in the background. */

@@ -33,7 +33,6 @@ export function isLostDatabase(error: unknown): boolean {
  */
 export function lostDatabaseError(error: unknown, kind: FunctionKind, named: boolean): unknown {
   if (!isLostDatabase(error)) return error;
-  const reason = String((error as Error).message ?? error).slice(0, 200);
   const advice =
     kind === "query"
       ? "try again"
@@ -42,7 +41,7 @@ export function lostDatabaseError(error: unknown, kind: FunctionKind, named: boo
         : "it may or may not have been applied; send a mutation id with each call (the Convoy client does) to make retries safe";
   return new ConvoyError({
     code: "SERVICE_UNAVAILABLE",
-    message: `The database is not reachable (${reason}): ${advice}`,
+    message: `The database is not reachable: ${advice}`, // the cause (hosts, ports) stays on the server
     cause: error,
   });
 }

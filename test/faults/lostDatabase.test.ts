@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { createPostgresDriver } from "../../runtime/drivers/postgres/postgresDriver.js";
-import { ConvoyError, functionBuilders } from "../../runtime/index.js";
+import { functionBuilders } from "../../runtime/index.js";
 import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { handleCall } from "../../runtime/server/handleCall.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { postgresFactory, type TestDatabase } from "../support/testDatabases.js";
+import { convoyRejection } from "../support/convoyRejection.js";
 import { testSchema } from "../support/testSchema.js";
 
 const { mutation } = functionBuilders<typeof testSchema>();
@@ -30,26 +31,17 @@ const functions = {
   },
 };
 
-async function rejection(promise: Promise<unknown>): Promise<ConvoyError> {
-  const error = await promise.then(
-    () => new Error("expected the call to fail"),
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ConvoyError);
-  return error as ConvoyError;
-}
-
 describe("a database out of reach", () => {
   it("refused connections: queries say try again, mutations say whether a retry is safe, over HTTP a 503", async () => {
     const driver = createPostgresDriver({ connectionString: "postgres://postgres@127.0.0.1:1/nowhere" });
     const runtime = new ConvoyRuntime({ schema: testSchema, functions, driver });
     try {
-      const query = await rejection(runtime.call("users.me", {}, { kind: "query" }));
+      const query = await convoyRejection(runtime.call("users.me", {}, { kind: "query" }));
       expect(query.code).toBe("SERVICE_UNAVAILABLE");
       expect(query.message).toMatch(/database is not reachable.*try again/);
-      const unnamed = await rejection(runtime.call("users.add", { name: "Ada" }, { kind: "mutation" }));
+      const unnamed = await convoyRejection(runtime.call("users.add", { name: "Ada" }, { kind: "mutation" }));
       expect(unnamed.message).toMatch(/may or may not have been applied; send a mutation id/);
-      const named = await rejection(
+      const named = await convoyRejection(
         runtime.call("users.add", { name: "Ada" }, { kind: "mutation", mutationId: randomUUID() }),
       );
       expect(named.message).toMatch(/same mutation id/);
@@ -100,7 +92,7 @@ describe.skipIf(postgresFactory.unavailable !== null)("a connection cut inside a
         { timeout: 5000, interval: 20 },
       )
       .toBe(1);
-    const error = await rejection(first);
+    const error = await convoyRejection(first);
     expect(error.code).toBe("SERVICE_UNAVAILABLE");
     expect(error.message).toMatch(/same mutation id/);
 

@@ -9,20 +9,12 @@ import type { DataModelFromSchema } from "../../runtime/schema/dataModel.js";
 import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
+import { convoyRejection } from "../support/convoyRejection.js";
 import { testSchema } from "../support/testSchema.js";
 
 type Store = DocumentStore<DataModelFromSchema<typeof testSchema>>;
 
 const call = (fingerprint = "f1"): MutationCallId => ({ id: randomUUID(), fingerprint });
-
-async function rejection(promise: Promise<unknown>): Promise<ConvoyError> {
-  const error = await promise.then(
-    () => new Error("expected the call to fail"),
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(ConvoyError);
-  return error as ConvoyError;
-}
 
 const { mutation } = functionBuilders<typeof testSchema>();
 const functions = {
@@ -114,14 +106,14 @@ for (const factory of testDriverFactories) {
         },
         { call: named },
       );
-      expect((await rejection(failing)).message).toBe("not yet");
+      expect((await convoyRejection(failing)).message).toBe("not yet");
       expect(await records()).toBe(0);
       await store.mutation((db) => db.insert("users", { name: "Cy", createdAt: 1 }), { call: named });
       expect(await users()).toBe(1);
     });
 
     it("a result that is not JSON is refused and nothing is applied", async () => {
-      const error = await rejection(
+      const error = await convoyRejection(
         store.mutation(
           async (db) => {
             await db.insert("users", { name: "Dee", createdAt: 1 });
@@ -138,7 +130,7 @@ for (const factory of testDriverFactories) {
     it("an id already used by another call is a CONFLICT, and nothing is written", async () => {
       const named = call("first");
       await store.mutation((db) => db.insert("users", { name: "Eve", createdAt: 1 }), { call: named });
-      const error = await rejection(
+      const error = await convoyRejection(
         store.mutation((db) => db.insert("users", { name: "Eve", createdAt: 1 }), {
           call: { id: named.id, fingerprint: "second" },
         }),
@@ -179,7 +171,7 @@ for (const factory of testDriverFactories) {
         const again = await runtime.call("named.addUnique", { name: "Fay" }, { kind: "mutation", mutationId });
         expect(again).toBe(first);
         // A new id is a new call, which the handler refuses.
-        const error = await rejection(
+        const error = await convoyRejection(
           runtime.call("named.addUnique", { name: "Fay" }, { kind: "mutation", mutationId: randomUUID() }),
         );
         expect(error.message).toBe("Fay is taken");
@@ -195,7 +187,7 @@ for (const factory of testDriverFactories) {
           [{ name: "Gus" }, null],
           [{ name: "Gus" }, { ...ada, subject: "bob", tokenIdentifier: "test|bob" }],
         ] as const) {
-          const error = await rejection(runtime.call("users.add", args, { kind: "mutation", auth, mutationId }));
+          const error = await convoyRejection(runtime.call("users.add", args, { kind: "mutation", auth, mutationId }));
           expect(error.code).toBe("CONFLICT");
         }
         const project = randomUUID();
@@ -213,11 +205,15 @@ for (const factory of testDriverFactories) {
       });
 
       it("refuses an id on a query and an id of the wrong shape, saying what to send", async () => {
-        const onQuery = await rejection(runtime.call("users.me", {}, { kind: "query", mutationId: randomUUID() }));
+        const onQuery = await convoyRejection(
+          runtime.call("users.me", {}, { kind: "query", mutationId: randomUUID() }),
+        );
         expect(onQuery.code).toBe("BAD_REQUEST");
         expect(onQuery.message).toMatch(/only with mutations/);
         for (const mutationId of ["short", "x".repeat(129), "has space in it ok?", "ünïcödé-ünïcödé-ü"]) {
-          const error = await rejection(runtime.call("users.add", { name: "Ivy" }, { kind: "mutation", mutationId }));
+          const error = await convoyRejection(
+            runtime.call("users.add", { name: "Ivy" }, { kind: "mutation", mutationId }),
+          );
           expect(error.code).toBe("BAD_REQUEST");
           expect(error.message).toMatch(/16 to 128 characters/);
         }

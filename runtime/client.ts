@@ -3,6 +3,7 @@ export {
   DEFAULT_PORT,
   type ConvoyClient,
   type ConvoyClientOptions,
+  type MutationCallOptions,
 } from "./client/convoyClient.js";
 export type { EventSourceConstructor, EventSourceLike } from "./client/watchStream.js";
 export { ConvoyError, isConvoyError, type ConvoyErrorCode } from "./errors.js";

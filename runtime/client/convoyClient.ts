@@ -37,6 +37,16 @@ export interface ConvoyClientOptions {
   mutationRetryMs?: number;
 }
 
+/** Options of one {@link ConvoyClient.mutation} call. */
+export interface MutationCallOptions {
+  /**
+   * The call's id: 16-128 characters of `A-Z a-z 0-9 _ -`, e.g. `crypto.randomUUID()`.
+   * The same id with the same function, args and caller returns the first result.
+   * @default a random id
+   */
+  mutationId?: string;
+}
+
 /** A typed client of a Convoy server. */
 export interface ConvoyClient {
   /**
@@ -51,12 +61,20 @@ export interface ConvoyClient {
     args: FunctionArgs<TRef>,
   ): Promise<FunctionReturnType<TRef>>;
   /**
-   * Runs a mutation, exactly once: it is sent with a random id and sent again (for up
-   * to `mutationRetryMs`) when the server is out of reach or its answer was lost.
+   * Runs a mutation, exactly once: it is sent with an id (random unless given) and
+   * sent again (for up to `mutationRetryMs`) when the server is out of reach or its
+   * answer was lost. Give your own `mutationId` to send a mutation again later, e.g.
+   * from an outbox kept across page loads: the server applies each id once.
+   * @example
+   * ```ts
+   * const mutationId = crypto.randomUUID(); // saved with the args before sending
+   * await client.mutation(api.projects.createProject, { userId, name }, { mutationId });
+   * ```
    */
   mutation<TRef extends FunctionReference<"mutation">>(
     ref: TRef,
     args: FunctionArgs<TRef>,
+    options?: MutationCallOptions,
   ): Promise<FunctionReturnType<TRef>>;
   /**
    * Watches a query: `onUpdate` gets its current result, then every new one. All of a
@@ -114,7 +132,12 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   const retryMs = options.mutationRetryMs ?? 30_000;
 
-  async function call(kind: "query" | "mutation", ref: AnyFunctionReference, args: unknown): Promise<any> {
+  async function call(
+    kind: "query" | "mutation",
+    ref: AnyFunctionReference,
+    args: unknown,
+    mutationId?: string,
+  ): Promise<any> {
     if (typeof ref?.path !== "string") {
       throw new ConvoyError({
         code: "BAD_REQUEST",
@@ -124,7 +147,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     const body = JSON.stringify({
       path: ref.path,
       args: args ?? {},
-      ...(kind === "mutation" ? { mutationId: newMutationId() } : {}),
+      ...(kind === "mutation" ? { mutationId: mutationId ?? newMutationId() } : {}),
     });
     const giveUpAt = Date.now() + (kind === "mutation" ? retryMs : 0);
     for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
@@ -188,7 +211,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   return {
     url,
     query: (ref, args) => call("query", ref, args),
-    mutation: (ref, args) => call("mutation", ref, args),
+    mutation: (ref, args, callOptions) => call("mutation", ref, args, callOptions?.mutationId),
     watch(ref, args, onUpdate, onError) {
       if (ref?.kind !== "query" || typeof ref.path !== "string") {
         throw new ConvoyError({

@@ -165,6 +165,21 @@ for (const factory of testDriverFactories) {
       expect(await userCount()).toBe(1);
     });
 
+    it("a caller's own id resends a mutation later, from another client (an outbox across page loads)", async () => {
+      const mutationId = "outbox-0001-aaaa-bbbb";
+      const before = createConvoyClient({ url, mutationRetryMs: 0 });
+      proxy.faults.push("lose-answer");
+      await expect(before.mutation(api.users.add, { name: "Eve" }, { mutationId })).rejects.toThrow(ConvoyError);
+      const after = createConvoyClient({ url });
+      const first = await after.mutation(api.users.add, { name: "Eve" }, { mutationId });
+      expect(await after.mutation(api.users.add, { name: "Eve" }, { mutationId })).toBe(first);
+      expect(await userCount()).toBe(1);
+      const reused = await after
+        .mutation(api.users.add, { name: "Fay" }, { mutationId })
+        .catch((error: unknown) => error);
+      expect((reused as ConvoyError).code).toBe("CONFLICT");
+    });
+
     it("queries are not sent again: TanStack Query retries them", async () => {
       const client = createConvoyClient({ url });
       proxy.faults.push("bad-gateway");

@@ -74,5 +74,10 @@ describe("function references", () => {
     await client.query(api.projects.listProjects, { userId: 1 });
     // @ts-expect-error a mutation is not a query
     await client.query(api.users.rename, { id: userId });
+    expectTypeOf(await client.mutation(api.users.rename, { id: userId }, { mutationId: "m" })).toEqualTypeOf<{
+      ok: true;
+    }>();
+    // @ts-expect-error the id is a string
+    await client.mutation(api.users.rename, { id: userId }, { mutationId: 1 });
   });
 });

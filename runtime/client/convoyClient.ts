@@ -35,6 +35,14 @@ export interface ConvoyClientOptions {
    * @default 30000
    */
   mutationRetryMs?: number;
+  /**
+   * `"sequential"`: a mutation is sent once the one called before it has settled, so a
+   * client's mutations apply in the order it called them, as in Convex (two quick
+   * saves of one field end on the second, even when the first had to be resent).
+   * `"concurrent"`: each is sent at once (bulk writes from a script).
+   * @default "sequential"
+   */
+  mutationOrder?: "sequential" | "concurrent";
 }
 
 /** Options of one {@link ConvoyClient.mutation} call. */
@@ -61,9 +69,9 @@ export interface ConvoyClient {
     args: FunctionArgs<TRef>,
   ): Promise<FunctionReturnType<TRef>>;
   /**
-   * Runs a mutation, exactly once: it is sent with an id (random unless given) and
-   * sent again (for up to `mutationRetryMs`) when the server is out of reach or its
-   * answer was lost. Give your own `mutationId` to send a mutation again later, e.g.
+   * Runs a mutation, exactly once and after the client's earlier mutations (see
+   * `mutationOrder`): it is sent with an id (random unless given) and sent again (for
+   * up to `mutationRetryMs`) when the server is out of reach or its answer was lost. Give your own `mutationId` to send a mutation again later, e.g.
    * from an outbox kept across page loads: the server applies each id once.
    * @example
    * ```ts
@@ -204,6 +212,16 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     return body.value;
   }
 
+  // The last mutation called, settled or not: the next one waits for it.
+  let lastMutation: Promise<unknown> = Promise.resolve();
+  const sequential = (options.mutationOrder ?? "sequential") === "sequential";
+  function mutation(ref: AnyFunctionReference, args: unknown, mutationId: string | undefined): Promise<any> {
+    if (!sequential) return call("mutation", ref, args, mutationId);
+    const result = lastMutation.then(() => call("mutation", ref, args, mutationId));
+    lastMutation = result.catch(() => {});
+    return result;
+  }
+
   const headers = async (): Promise<Record<string, string>> =>
     (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
   let stream: WatchStream | undefined;
@@ -211,7 +229,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   return {
     url,
     query: (ref, args) => call("query", ref, args),
-    mutation: (ref, args, callOptions) => call("mutation", ref, args, callOptions?.mutationId),
+    mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
     watch(ref, args, onUpdate, onError) {
       if (ref?.kind !== "query" || typeof ref.path !== "string") {
         throw new ConvoyError({

@@ -2,8 +2,10 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import { createServer, connect, type Server as TcpServer, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
-import { createConvoyClient } from "../../runtime/client/convoyClient.js";
+import { functionBuilders } from "../../runtime/index.js";
+import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import { createConvoyApp } from "../../runtime/server/expressApp.js";
@@ -12,9 +14,40 @@ import { liveTestFunctions } from "../support/liveTestApp.js";
 import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
 import { testSchema } from "../support/testSchema.js";
 
-const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
+const { mutation, query } = functionBuilders<typeof testSchema>();
+const functions = {
+  ...liveTestFunctions,
+  fields: {
+    /** Saves a value under a name, as a form field saved on each change would. */
+    save: mutation({
+      args: { name: z.string(), value: z.number() },
+      handler: async (ctx, args) => {
+        const field = await ctx.db
+          .query("counters")
+          .withIndex("by_name", (q) => q.eq("name", args.name))
+          .unique();
+        if (field) await ctx.db.patch(field._id, { value: args.value });
+        else await ctx.db.insert("counters", args);
+        return args.value;
+      },
+    }),
+    read: query({
+      args: { name: z.string() },
+      handler: async (ctx, args) =>
+        (
+          await ctx.db
+            .query("counters")
+            .withIndex("by_name", (q) => q.eq("name", args.name))
+            .unique()
+        )?.value ?? null,
+    }),
+  },
+};
+
+const api = functionReferences<ApiFromFunctions<typeof functions>>({
   users: { add: "mutation", me: "query" },
   projects: { add: "mutation", byUser: "query" },
+  fields: { save: "mutation", read: "query" },
 });
 
 /** The first line of an HTTP/1.1 request. */
@@ -99,11 +132,11 @@ for (const factory of testDriverFactories) {
       await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
       runtime = new ConvoyRuntime({
         schema: testSchema,
-        functions: liveTestFunctions,
+        functions,
         driver: database.driver,
         schemaName: database.schemaName,
       });
-      const { app } = createConvoyApp({ runtime, functions: liveTestFunctions });
+      const { app } = createConvoyApp({ runtime, functions });
       server = app.listen(0, "127.0.0.1");
       await once(server, "listening");
       proxy = new FaultyProxy((server.address() as { port: number }).port);
@@ -116,7 +149,9 @@ for (const factory of testDriverFactories) {
       await database?.dispose();
     });
     beforeEach(async () => {
-      await database.driver.exec(`DELETE FROM "${database.schemaName}"."users"`);
+      await database.driver.exec(
+        `DELETE FROM "${database.schemaName}"."users"; DELETE FROM "${database.schemaName}"."counters"`,
+      );
       proxy.faults.length = 0;
       proxy.requestsForwarded = 0;
     });
@@ -178,6 +213,19 @@ for (const factory of testDriverFactories) {
         .mutation(api.users.add, { name: "Fay" }, { mutationId })
         .catch((error: unknown) => error);
       expect((reused as ConvoyError).code).toBe("CONFLICT");
+    });
+
+    it("a client's mutations apply in the order it called them, even when the first is resent", async () => {
+      const save = async (client: ConvoyClient, name: string) => {
+        proxy.faults.push("bad-gateway"); // the first save is resent after the others were sent
+        const values = await Promise.all(
+          Array.from({ length: 8 }, (_, value) => client.mutation(api.fields.save, { name, value })),
+        );
+        expect(values).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        return client.query(api.fields.read, { name });
+      };
+      // With mutationOrder "concurrent" the resent first save usually lands last (0).
+      expect(await save(createConvoyClient({ url }), "field")).toBe(7);
     });
 
     it("queries are not sent again: TanStack Query retries them", async () => {

@@ -138,7 +138,7 @@ export class ConvoyRuntime {
       });
     }
     const fingerprint = createHash("sha256")
-      .update(`${path}\u0000${canonicalJson(args ?? {})}\u0000${canonicalJson(options.auth ?? null)}`)
+      .update(`${path}\u0000${canonicalJson(args ?? {})}\u0000${callerKey(options.auth ?? null)}`)
       .digest("base64url");
     return runFunction(this.store, path, fn, args, options.auth ?? null, {
       ...rest,
@@ -157,6 +157,16 @@ export class ConvoyRuntime {
   close(): Promise<void> {
     return this.driver.close();
   }
+}
+
+/**
+ * Who made a call, for binding a mutation id to its caller: the subject and issuer,
+ * not the whole identity, whose other claims (expiry, issued-at) change when the
+ * client's token is refreshed between a send and its resend.
+ */
+function callerKey(auth: UserIdentity | null): string {
+  if (auth === null) return "anonymous";
+  return canonicalJson({ subject: auth.subject, issuer: typeof auth.issuer === "string" ? auth.issuer : null });
 }
 
 /** Options of {@link createConvoyRuntime}. */

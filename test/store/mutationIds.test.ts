@@ -182,10 +182,16 @@ for (const factory of testDriverFactories) {
         const userId = await runtime.call("users.add", { name: "Gus" }, { kind: "mutation", auth: ada, mutationId });
         const same = await runtime.call("users.add", { name: "Gus" }, { kind: "mutation", auth: ada, mutationId });
         expect(same).toBe(userId);
+        // A refreshed token (new expiry, same user) is the same caller.
+        const refreshed = { ...ada, exp: 2_000_000_000 };
+        expect(
+          await runtime.call("users.add", { name: "Gus" }, { kind: "mutation", auth: refreshed, mutationId }),
+        ).toBe(userId);
         for (const [args, auth] of [
           [{ name: "Hal" }, ada],
           [{ name: "Gus" }, null],
           [{ name: "Gus" }, { ...ada, subject: "bob", tokenIdentifier: "test|bob" }],
+          [{ name: "Gus" }, { ...ada, issuer: "elsewhere" }],
         ] as const) {
           const error = await convoyRejection(runtime.call("users.add", args, { kind: "mutation", auth, mutationId }));
           expect(error.code).toBe("CONFLICT");

@@ -1,6 +1,7 @@
 // SIGKILL of a server in the middle of multi-document mutations: every batch is all
 // there or absent, and a convoy/client watching it reconnects by itself to the restarted
-// server and keeps receiving changes.
+// server and keeps receiving changes. convoy/client writers ride through the kill: each
+// call resolves and is applied exactly once.
 import { once } from "node:events";
 import { rmSync } from "node:fs";
 import { EventSource } from "eventsource";
@@ -128,3 +129,70 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
 function isNetworkError(error: unknown): boolean {
   return error instanceof TypeError && /fetch failed/.test(error.message);
 }
+
+describe.skipIf(databaseUrl === null)("convoy/client writers across a SIGKILL and restart", () => {
+  const schemaName = uniqueSchemaName();
+  let root: string;
+  let admin: pg.Client;
+  const servers: ServeProcess[] = [];
+
+  beforeAll(async () => {
+    root = await createServedProject(faultApp);
+    admin = new pg.Client({ connectionString: databaseUrl! });
+    await admin.connect();
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const server of servers) await stopProcess(server);
+    await admin?.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`);
+    await admin?.end();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("every call resolves, and each batch is applied exactly once, whether the kill cut it before or after commit", async () => {
+    const port = await freePort();
+    const first = await startServe(root, { databaseUrl: databaseUrl!, schemaName, port });
+    servers.push(first);
+    const writeBatch = { path: "items.writeBatch", kind: "mutation" } as FunctionReference<"mutation", any, any>;
+    const size = 10;
+
+    let writing = true;
+    const attempted: string[] = [];
+    const acknowledged: string[] = [];
+    const writers = Array.from({ length: WRITERS }, async (_, writer) => {
+      const client = createConvoyClient({ url: first.url, mutationRetryMs: 90_000 });
+      for (let i = 0; writing; i++) {
+        const batch = `w${writer}-${i}`;
+        attempted.push(batch);
+        expect(await client.mutation(writeBatch, { batch, size })).toBe(batch);
+        acknowledged.push(batch);
+      }
+    });
+    await expect.poll(() => acknowledged.length, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(12);
+    const died = once(first.child, "exit");
+    first.child.kill("SIGKILL");
+    await died;
+    const cutOff = attempted.length - acknowledged.length;
+    servers.push(await startServe(root, { databaseUrl: databaseUrl!, schemaName, port }));
+    const afterRestart = acknowledged.length;
+    await expect.poll(() => acknowledged.length - afterRestart, { timeout: 60_000 }).toBeGreaterThan(cutOff + 4);
+    writing = false;
+    await Promise.all(writers);
+
+    expect(cutOff, "the kill cut calls in flight").toBeGreaterThan(0);
+    expect(acknowledged.sort()).toEqual([...attempted].sort());
+    const { rows } = await admin.query<{ batch: string; seqs: number[] }>(
+      `SELECT doc->>'batch' AS batch, array_agg((doc->>'seq')::int ORDER BY (doc->>'seq')::int) AS seqs
+         FROM "${schemaName}"."items" GROUP BY 1`,
+    );
+    expect(rows.map((row) => row.batch).sort()).toEqual([...attempted].sort());
+    for (const row of rows)
+      expect(row.seqs, `batch ${row.batch}`).toEqual(Array.from({ length: size }, (_, seq) => seq));
+    const [counter] = (
+      await admin.query<{ value: number }>(
+        `SELECT (doc->>'value')::int AS value FROM "${schemaName}"."counters" WHERE doc->>'name' = 'batches'`,
+      )
+    ).rows;
+    expect(counter?.value).toBe(attempted.length);
+  });
+});

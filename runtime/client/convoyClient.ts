@@ -71,8 +71,9 @@ export interface ConvoyClient {
   /**
    * Runs a mutation, exactly once and after the client's earlier mutations (see
    * `mutationOrder`): it is sent with an id (random unless given) and sent again (for
-   * up to `mutationRetryMs`) when the server is out of reach or its answer was lost. Give your own `mutationId` to send a mutation again later, e.g.
-   * from an outbox kept across page loads: the server applies each id once.
+   * up to `mutationRetryMs`) when the server is out of reach or its answer was lost.
+   * Give your own `mutationId` to send a mutation again later, e.g. from an outbox
+   * kept across page loads: the server applies each id once.
    * @example
    * ```ts
    * const mutationId = crypto.randomUUID(); // saved with the args before sending

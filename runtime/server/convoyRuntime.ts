@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Driver } from "../drivers/driver.js";
 import { openDatabase, type OpenDatabaseOptions } from "../drivers/openDatabase.js";
 import { ConvoyError } from "../errors.js";
@@ -7,7 +8,6 @@ import type { FunctionTree } from "../functions/functionReference.js";
 import { flattenFunctions } from "../functions/functionTree.js";
 import { runFunction } from "../functions/runFunction.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
-import { createHash } from "node:crypto";
 import { canonicalJson } from "../store/canonicalJson.js";
 import { DocumentStore, type MutationObserver, type TransactionOptions } from "../store/documentStore.js";
 import { lostDatabaseError } from "../store/lostDatabase.js";

@@ -5,6 +5,12 @@ export {
   type ConvoyClientOptions,
   type MutationCallOptions,
 } from "./client/convoyClient.js";
+export {
+  localStorageOutbox,
+  type MutationOutbox,
+  type OutboxEntry,
+  type StringStorage,
+} from "./client/mutationOutbox.js";
 export type { EventSourceConstructor, EventSourceLike } from "./client/watchStream.js";
 export { ConvoyError, isConvoyError, type ConvoyErrorCode } from "./errors.js";
 export type {

@@ -1,4 +1,5 @@
 import { ConvoyError } from "../errors.js";
+import type { MutationOutbox, OutboxEntry } from "./mutationOutbox.js";
 import { WatchStream, type EventSourceConstructor } from "./watchStream.js";
 import type {
   AnyFunctionReference,
@@ -43,6 +44,15 @@ export interface ConvoyClientOptions {
    * @default "sequential"
    */
   mutationOrder?: "sequential" | "concurrent";
+  /**
+   * Keeps each mutation until it is applied or refused, so one a closed page left
+   * unsent is sent again by the next client on the same outbox, first thing, in order
+   * (its id makes that safe). See {@link localStorageOutbox}; pair it with
+   * `mutationRetryMs: Infinity` for an app that keeps working offline.
+   */
+  outbox?: MutationOutbox;
+  /** Told when a mutation sent again from the outbox is refused by the server; it leaves the outbox. */
+  onOutboxError?: (entry: OutboxEntry, error: ConvoyError) => void;
 }
 
 /** Options of one {@link ConvoyClient.mutation} call. */
@@ -216,11 +226,44 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   // The last mutation called, settled or not: the next one waits for it.
   let lastMutation: Promise<unknown> = Promise.resolve();
   const sequential = (options.mutationOrder ?? "sequential") === "sequential";
-  function mutation(ref: AnyFunctionReference, args: unknown, mutationId: string | undefined): Promise<any> {
-    if (!sequential) return call("mutation", ref, args, mutationId);
-    const result = lastMutation.then(() => call("mutation", ref, args, mutationId));
+  function inOrder(entry: OutboxEntry): Promise<any> {
+    const ref = { path: entry.path, kind: "mutation" } as AnyFunctionReference;
+    const sent = () => call("mutation", ref, entry.args, entry.mutationId);
+    if (!sequential) return sent();
+    const result = lastMutation.then(sent);
     lastMutation = result.catch(() => {});
     return result;
+  }
+
+  const { outbox } = options;
+  const editOutbox = (edit: (entries: OutboxEntry[]) => OutboxEntry[]) => outbox?.save(edit(outbox.load()));
+  /** Sends an entry; it leaves the outbox once applied or refused, and stays while the server is out of reach. */
+  function sendFromOutbox(entry: OutboxEntry): Promise<any> {
+    const settled = () => editOutbox((entries) => entries.filter((kept) => kept.mutationId !== entry.mutationId));
+    return inOrder(entry).then(
+      (value) => {
+        settled();
+        return value;
+      },
+      (error: unknown) => {
+        if (!isUnavailable(error)) settled();
+        throw error;
+      },
+    );
+  }
+
+  function mutation(ref: AnyFunctionReference, args: unknown, mutationId: string | undefined): Promise<any> {
+    if (typeof ref?.path !== "string") return call("mutation", ref, args);
+    const entry: OutboxEntry = { path: ref.path, args: args ?? {}, mutationId: mutationId ?? newMutationId() };
+    editOutbox((entries) => [...entries, entry]);
+    return sendFromOutbox(entry);
+  }
+
+  // What an earlier client on this outbox left unsent goes first.
+  for (const entry of outbox?.load() ?? []) {
+    sendFromOutbox(entry).catch((error: unknown) => {
+      if (!isUnavailable(error) && error instanceof ConvoyError) options.onOutboxError?.(entry, error);
+    });
   }
 
   const headers = async (): Promise<Record<string, string>> =>

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { functionBuilders } from "../../runtime/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
+import { localStorageOutbox, type StringStorage } from "../../runtime/client/mutationOutbox.js";
 import { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import { createConvoyApp } from "../../runtime/server/expressApp.js";
@@ -226,6 +227,63 @@ for (const factory of testDriverFactories) {
       };
       // With mutationOrder "concurrent" the resent first save usually lands last (0).
       expect(await save(createConvoyClient({ url }), "field")).toBe(7);
+    });
+
+    describe("with an outbox", () => {
+      /** Storage as a page's localStorage offers it, kept across the "page loads" of a test. */
+      const pageStorage = (): StringStorage => {
+        const items = new Map<string, string>();
+        return { getItem: (key) => items.get(key) ?? null, setItem: (key, value) => void items.set(key, value) };
+      };
+
+      it("a mutation the server never got stays in the outbox; the next client sends it first", async () => {
+        const outbox = localStorageOutbox("convoy:outbox", pageStorage());
+        const port = Number(new URL(url).port);
+        await proxy.close();
+        const before = createConvoyClient({ url, outbox, mutationRetryMs: 300 });
+        const error = await before.mutation(api.users.add, { name: "Ada" }).catch((caught: unknown) => caught);
+        expect((error as ConvoyError).code).toBe("SERVICE_UNAVAILABLE");
+        expect(outbox.load()).toEqual([{ path: "users.add", args: { name: "Ada" }, mutationId: expect.any(String) }]);
+        proxy = new FaultyProxy((server.address() as { port: number }).port);
+        await proxy.listen(port);
+        createConvoyClient({ url, outbox });
+        await expect.poll(() => outbox.load(), { timeout: 10_000 }).toEqual([]);
+        expect(await userCount()).toBe(1);
+      });
+
+      it("a mutation whose answer was lost is sent again by the next client and applied once", async () => {
+        const outbox = localStorageOutbox("convoy:outbox", pageStorage());
+        proxy.faults.push("lose-answer");
+        await createConvoyClient({ url, outbox, mutationRetryMs: 0 })
+          .mutation(api.users.add, { name: "Bob" })
+          .catch(() => {});
+        expect(await userCount()).toBe(1);
+        expect(outbox.load()).toHaveLength(1);
+        const after = createConvoyClient({ url, outbox });
+        await expect.poll(() => outbox.load(), { timeout: 10_000 }).toEqual([]);
+        await after.mutation(api.users.add, { name: "Cy" });
+        expect(await userCount()).toBe(2);
+      });
+
+      it("a mutation its function refuses leaves the outbox, and a resent one is reported", async () => {
+        const storage = pageStorage();
+        const outbox = localStorageOutbox("convoy:outbox", storage);
+        const client = createConvoyClient({ url, outbox });
+        await expect(client.mutation(api.users.add, { name: 7 } as never)).rejects.toThrow(/Invalid arguments/);
+        expect(outbox.load()).toEqual([]);
+        outbox.save([{ path: "users.add", args: { name: 7 }, mutationId: "left-by-an-old-page-1" }]);
+        const refused: string[] = [];
+        createConvoyClient({
+          url,
+          outbox,
+          onOutboxError: (entry, error) => refused.push(`${entry.mutationId} ${error.code}`),
+        });
+        await expect.poll(() => refused, { timeout: 10_000 }).toEqual(["left-by-an-old-page-1 BAD_REQUEST"]);
+        expect(outbox.load()).toEqual([]);
+        // What is not an outbox is ignored rather than sent.
+        storage.setItem("convoy:outbox", "not json");
+        expect(outbox.load()).toEqual([]);
+      });
     });
 
     it("queries are not sent again: TanStack Query retries them", async () => {

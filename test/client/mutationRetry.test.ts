@@ -2,18 +2,18 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { functionBuilders } from "../../runtime/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { localStorageOutbox, type StringStorage } from "../../runtime/client/mutationOutbox.js";
 import { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import { createConvoyApp } from "../../runtime/server/expressApp.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { FaultyProxy } from "../support/faultyProxy.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
-import { testSchema } from "../support/testSchema.js";
+import type { testSchema } from "../support/testSchema.js";
+import { openTestRuntime } from "../support/testRuntime.js";
 
 const { mutation, query } = functionBuilders<typeof testSchema>();
 const functions = {
@@ -62,14 +62,7 @@ for (const factory of testDriverFactories) {
       ((await runtime.store.query((db) => db.query("users").fullTableScan().collect())) as unknown[]).length;
 
     beforeAll(async () => {
-      database = await factory.open();
-      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-      runtime = new ConvoyRuntime({
-        schema: testSchema,
-        functions,
-        driver: database.driver,
-        schemaName: database.schemaName,
-      });
+      ({ database, runtime } = await openTestRuntime(factory, functions));
       const { app } = createConvoyApp({ runtime, functions });
       server = app.listen(0, "127.0.0.1");
       await once(server, "listening");

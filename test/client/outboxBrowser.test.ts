@@ -6,15 +6,14 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { createConvoyApp } from "../../runtime/server/expressApp.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { CHROMIUM, launchChromium } from "../e2e/exampleHarness.js";
 import { repoRoot } from "../support/cliProject.js";
 import { FaultyProxy } from "../support/faultyProxy.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory, type TestDatabase } from "../support/testDatabases.js";
-import { testSchema } from "../support/testSchema.js";
+import { openTestRuntime } from "../support/testRuntime.js";
 
 const skip = !existsSync(CHROMIUM) && process.env.CI !== "true";
 if (skip) console.warn(`\n[outbox] The browser outbox test is SKIPPED: no Chromium at ${CHROMIUM}.\n`);
@@ -36,14 +35,7 @@ describe.skipIf(skip)("localStorageOutbox in Chromium", () => {
   let url: string;
 
   beforeAll(async () => {
-    database = await pgliteFactory.open();
-    await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-    runtime = new ConvoyRuntime({
-      schema: testSchema,
-      functions: liveTestFunctions,
-      driver: database.driver,
-      schemaName: database.schemaName,
-    });
+    ({ database, runtime } = await openTestRuntime(pgliteFactory, liveTestFunctions));
     const { app } = createConvoyApp({ runtime, functions: liveTestFunctions });
     const bundle = await build({
       entryPoints: [`${repoRoot}/runtime/client.ts`],

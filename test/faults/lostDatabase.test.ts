@@ -3,7 +3,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { createPostgresDriver } from "../../runtime/drivers/postgres/postgresDriver.js";
 import { functionBuilders } from "../../runtime/index.js";
 import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
@@ -12,6 +11,7 @@ import { liveTestFunctions } from "../support/liveTestApp.js";
 import { postgresFactory, type TestDatabase } from "../support/testDatabases.js";
 import { convoyRejection } from "../support/convoyRejection.js";
 import { testSchema } from "../support/testSchema.js";
+import { openTestRuntime } from "../support/testRuntime.js";
 
 const { mutation } = functionBuilders<typeof testSchema>();
 const functions = {
@@ -61,14 +61,7 @@ describe.skipIf(postgresFactory.unavailable !== null)("a connection cut inside a
   let database: TestDatabase;
   let runtime: ConvoyRuntime;
   beforeAll(async () => {
-    database = await postgresFactory.open();
-    await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-    runtime = new ConvoyRuntime({
-      schema: testSchema,
-      functions,
-      driver: database.driver,
-      schemaName: database.schemaName,
-    });
+    ({ database, runtime } = await openTestRuntime(postgresFactory, functions));
   });
   afterAll(async () => {
     await database?.dispose();

@@ -46,17 +46,19 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
   let listenerConfirmed = false;
 
   /**
-   * A client of its own on the listener URL. `onLost` is called once if it drops, never
-   * after `close`.
+   * A client of its own on the listener URL. `onLost` is called once if it drops after
+   * it connected, never after `close`; a failed connect only rejects (pg may still emit
+   * `end` for it a tick later).
    */
   async function connectOutsidePool(
     what: string,
     onLost: (error: unknown) => void,
   ): Promise<{ client: pg.Client; close: () => Promise<void> }> {
     const client = new pg.Client({ connectionString: listenUrl });
+    let connected = false;
     let closed = false;
     const lose = (error: unknown) => {
-      if (closed) return;
+      if (!connected || closed) return;
       closed = true;
       onLost(error);
     };
@@ -72,6 +74,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
       await close();
       throw error;
     }
+    connected = true;
     return { client, close };
   }
 

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { ConvoyError, functionBuilders } from "../../runtime/index.js";
 import { createDocumentStore, type DocumentStore } from "../../runtime/store/documentStore.js";
 import type { MutationCallId } from "../../runtime/store/mutationRecords.js";
 import type { DataModelFromSchema } from "../../runtime/schema/dataModel.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
 import { convoyRejection } from "../support/convoyRejection.js";
 import { testSchema } from "../support/testSchema.js";
+import { openTestRuntime } from "../support/testRuntime.js";
 
 type Store = DocumentStore<DataModelFromSchema<typeof testSchema>>;
 
@@ -38,6 +38,7 @@ const functions = {
 for (const factory of testDriverFactories) {
   describe.skipIf(factory.unavailable !== null)(`mutation ids on ${factory.name}`, () => {
     let database: TestDatabase;
+    let runtime: ConvoyRuntime;
     let store: Store;
     const records = async () =>
       Number(
@@ -50,9 +51,8 @@ for (const factory of testDriverFactories) {
     const users = async () => (await store.query((db) => db.query("users").fullTableScan().collect())).length;
 
     beforeAll(async () => {
-      database = await factory.open();
-      await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-      store = createDocumentStore({ schema: testSchema, driver: database.driver, schemaName: database.schemaName });
+      ({ database, runtime } = await openTestRuntime(factory, functions));
+      store = runtime.store;
     });
     afterAll(async () => {
       await database?.dispose();
@@ -154,15 +154,6 @@ for (const factory of testDriverFactories) {
     });
 
     describe("through the runtime", () => {
-      let runtime: ConvoyRuntime;
-      beforeAll(() => {
-        runtime = new ConvoyRuntime({
-          schema: testSchema,
-          functions,
-          driver: database.driver,
-          schemaName: database.schemaName,
-        });
-      });
       const ada = { tokenIdentifier: "test|ada", subject: "ada", issuer: "test" };
 
       it("a handler that fails because its first run's writes are there answers with the first result", async () => {

@@ -1,9 +1,8 @@
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import type { FunctionTree } from "../../runtime/functions/functionReference.js";
 import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import type { TestDatabase, TestDriverFactory } from "./testDatabases.js";
-import { testSchema } from "./testSchema.js";
+import { openTestRuntime } from "./testRuntime.js";
 
 /** A fresh database with the test schema, a runtime of `functions` on it, and a running live engine. */
 export interface LiveHarness {
@@ -18,14 +17,7 @@ export async function startLive(
   functions: FunctionTree,
   pollIntervalMs = 200,
 ): Promise<LiveHarness> {
-  const database = await factory.open();
-  await syncSchema(database.driver, testSchema, { schemaName: database.schemaName });
-  const runtime = new ConvoyRuntime({
-    schema: testSchema,
-    functions,
-    driver: database.driver,
-    schemaName: database.schemaName,
-  });
+  const { database, runtime } = await openTestRuntime(factory, functions);
   const engine = new LiveQueryEngine({ runtime, pollIntervalMs });
   await engine.start();
   return {

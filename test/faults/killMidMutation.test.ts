@@ -27,7 +27,8 @@ const WRITERS = 4;
 const ref = (path: string) => ({ path, kind: "query" }) as FunctionReference<"query", any, any>;
 
 describe.skipIf(databaseUrl === null)("a server killed in the middle of mutations", () => {
-  const schemaName = uniqueSchemaName();
+  /** Each test's Convoy tables, in a schema of its own. */
+  const schemas: string[] = [];
   let root: string;
   let admin: pg.Client;
   const servers: ServeProcess[] = [];
@@ -42,13 +43,19 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
   afterAll(async () => {
     client?.close();
     for (const server of servers) await stopProcess(server);
-    await admin?.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`);
+    for (const schemaName of schemas) await admin?.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`);
     await admin?.end();
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  /** Transactions of this app still open in Postgres. */
-  async function openTransactions(): Promise<number> {
+  const newSchema = () => {
+    const schemaName = uniqueSchemaName();
+    schemas.push(schemaName);
+    return schemaName;
+  };
+
+  /** Transactions of the app in `schemaName` still open in Postgres. */
+  async function openTransactions(schemaName: string): Promise<number> {
     const { rows } = await admin.query<{ count: string }>(
       `SELECT count(*) FROM pg_stat_activity
         WHERE state IN ('active', 'idle in transaction') AND pid <> pg_backend_pid() AND query LIKE $1`,
@@ -57,7 +64,27 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
     return Number(rows[0]!.count);
   }
 
+  /** The committed batches, read from Postgres directly: each batch's item seqs, in order. */
+  async function committedBatches(schemaName: string): Promise<Map<string, number[]>> {
+    const { rows } = await admin.query<{ batch: string; seqs: number[] }>(
+      `SELECT doc->>'batch' AS batch, array_agg((doc->>'seq')::int ORDER BY (doc->>'seq')::int) AS seqs
+         FROM "${schemaName}"."items" GROUP BY 1`,
+    );
+    return new Map(rows.map((row) => [row.batch, row.seqs]));
+  }
+
+  /** The counter every batch increments. */
+  async function batchCounter(schemaName: string): Promise<number | undefined> {
+    const { rows } = await admin.query<{ value: number }>(
+      `SELECT (doc->>'value')::int AS value FROM "${schemaName}"."counters" WHERE doc->>'name' = 'batches'`,
+    );
+    return rows[0]?.value;
+  }
+
+  const seqsOf = (size: number) => Array.from({ length: size }, (_, seq) => seq);
+
   it("leaves no half-written batch, and its watching client resumes on the restarted server", async () => {
+    const schemaName = newSchema();
     const port = await freePort();
     const first = await startServe(root, { databaseUrl: databaseUrl!, schemaName, port });
     servers.push(first);
@@ -87,7 +114,7 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
       }
     });
     await expect.poll(() => acknowledged.size, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(12);
-    await expect.poll(openTransactions, { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
+    await expect.poll(() => openTransactions(schemaName), { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
     const died = once(first.child, "exit");
     first.child.kill("SIGKILL");
     await Promise.all(writers);
@@ -96,23 +123,12 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
     expect(cutOff.length).toBeGreaterThan(0);
 
     // Postgres rolls back what the dead process left open; then look at what committed.
-    await expect.poll(openTransactions, { timeout: 15_000 }).toBe(0);
-    const { rows } = await admin.query<{ batch: string; items: string; seqs: number[] }>(
-      `SELECT doc->>'batch' AS batch, count(*) AS items, array_agg((doc->>'seq')::int ORDER BY (doc->>'seq')::int) AS seqs
-         FROM "${schemaName}"."items" GROUP BY 1`,
-    );
-    const present = new Map(rows.map((row) => [row.batch, row]));
-    for (const row of rows) {
-      expect(row.seqs, `batch ${row.batch}`).toEqual(Array.from({ length: BATCH_SIZE }, (_, seq) => seq));
-    }
+    await expect.poll(() => openTransactions(schemaName), { timeout: 15_000 }).toBe(0);
+    const present = await committedBatches(schemaName);
+    for (const [batch, seqs] of present) expect(seqs, `batch ${batch}`).toEqual(seqsOf(BATCH_SIZE));
     for (const batch of acknowledged) expect(present.has(batch), `acknowledged batch ${batch}`).toBe(true);
     for (const batch of present.keys()) expect(attempted.has(batch)).toBe(true);
-    const [counter] = (
-      await admin.query<{ value: number }>(
-        `SELECT (doc->>'value')::int AS value FROM "${schemaName}"."counters" WHERE doc->>'name' = 'batches'`,
-      )
-    ).rows;
-    expect(counter?.value).toBe(present.size);
+    expect(await batchCounter(schemaName)).toBe(present.size);
 
     // Restarted on the same port: the client reconnects by itself and its watches resume.
     const second = await startServe(root, { databaseUrl: databaseUrl!, schemaName, port });
@@ -124,32 +140,9 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
     await expect.poll(() => afterRestart, { timeout: 15_000 }).toEqual([0, 1, 2]);
     await expect.poll(() => batchCount, { timeout: 15_000 }).toBe(present.size + 1);
   });
-});
 
-function isNetworkError(error: unknown): boolean {
-  return error instanceof TypeError && /fetch failed/.test(error.message);
-}
-
-describe.skipIf(databaseUrl === null)("convoy/client writers across a SIGKILL and restart", () => {
-  const schemaName = uniqueSchemaName();
-  let root: string;
-  let admin: pg.Client;
-  const servers: ServeProcess[] = [];
-
-  beforeAll(async () => {
-    root = await createServedProject(faultApp);
-    admin = new pg.Client({ connectionString: databaseUrl! });
-    await admin.connect();
-  }, 300_000);
-
-  afterAll(async () => {
-    for (const server of servers) await stopProcess(server);
-    await admin?.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`);
-    await admin?.end();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
-
-  it("every call resolves, and each batch is applied exactly once, whether the kill cut it before or after commit", async () => {
+  it("convoy/client writers: every call resolves, and each batch is applied exactly once, whether the kill cut it before or after commit", async () => {
+    const schemaName = newSchema();
     const port = await freePort();
     const first = await startServe(root, { databaseUrl: databaseUrl!, schemaName, port });
     servers.push(first);
@@ -160,11 +153,11 @@ describe.skipIf(databaseUrl === null)("convoy/client writers across a SIGKILL an
     const attempted: string[] = [];
     const acknowledged: string[] = [];
     const writers = Array.from({ length: WRITERS }, async (_, writer) => {
-      const client = createConvoyClient({ url: first.url, mutationRetryMs: 90_000 });
+      const writerClient = createConvoyClient({ url: first.url, mutationRetryMs: 90_000 });
       for (let i = 0; writing; i++) {
         const batch = `w${writer}-${i}`;
         attempted.push(batch);
-        expect(await client.mutation(writeBatch, { batch, size })).toBe(batch);
+        expect(await writerClient.mutation(writeBatch, { batch, size })).toBe(batch);
         acknowledged.push(batch);
       }
     });
@@ -181,18 +174,13 @@ describe.skipIf(databaseUrl === null)("convoy/client writers across a SIGKILL an
 
     expect(cutOff, "the kill cut calls in flight").toBeGreaterThan(0);
     expect(acknowledged.sort()).toEqual([...attempted].sort());
-    const { rows } = await admin.query<{ batch: string; seqs: number[] }>(
-      `SELECT doc->>'batch' AS batch, array_agg((doc->>'seq')::int ORDER BY (doc->>'seq')::int) AS seqs
-         FROM "${schemaName}"."items" GROUP BY 1`,
-    );
-    expect(rows.map((row) => row.batch).sort()).toEqual([...attempted].sort());
-    for (const row of rows)
-      expect(row.seqs, `batch ${row.batch}`).toEqual(Array.from({ length: size }, (_, seq) => seq));
-    const [counter] = (
-      await admin.query<{ value: number }>(
-        `SELECT (doc->>'value')::int AS value FROM "${schemaName}"."counters" WHERE doc->>'name' = 'batches'`,
-      )
-    ).rows;
-    expect(counter?.value).toBe(attempted.length);
+    const present = await committedBatches(schemaName);
+    expect([...present.keys()].sort()).toEqual([...attempted].sort());
+    for (const [batch, seqs] of present) expect(seqs, `batch ${batch}`).toEqual(seqsOf(size));
+    expect(await batchCounter(schemaName)).toBe(attempted.length);
   });
 });
+
+function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError && /fetch failed/.test(error.message);
+}

@@ -146,10 +146,7 @@ export class PeerPresence {
         await this.joinNow();
       } catch (error) {
         // The old session is closed: the feed reconnects, which joins again.
-        if (!this.lossReported) {
-          this.lossReported = true;
-          this.options.onLost(error);
-        }
+        this.reportLoss(error);
         throw error;
       }
     }
@@ -202,10 +199,12 @@ export class PeerPresence {
 
   private lost(session: DriverSession, error: unknown): void {
     if (this.session !== session) return;
-    this.session = null;
-    this.guard = null;
-    this.currentMode = "shared";
-    void session.close();
+    void this.leaveNow(); // forgets the session at once, closes it in the background
+    this.reportLoss(error);
+  }
+
+  /** Tells the feed its lock session is gone, once per session. */
+  private reportLoss(error: unknown): void {
     if (this.lossReported) return;
     this.lossReported = true;
     this.options.onLost(error);

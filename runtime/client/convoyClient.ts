@@ -151,27 +151,24 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   const retryMs = options.mutationRetryMs ?? 30_000;
 
-  async function call(
-    kind: "query" | "mutation",
-    ref: AnyFunctionReference,
-    args: unknown,
-    mutationId?: string,
-  ): Promise<any> {
+  /** The path of a function reference, or a BAD_REQUEST for anything else. */
+  function pathOf(kind: "query" | "mutation", ref: AnyFunctionReference): string {
     if (typeof ref?.path !== "string") {
       throw new ConvoyError({
         code: "BAD_REQUEST",
         message: `client.${kind}: pass a reference such as api.module.function`,
       });
     }
-    const body = JSON.stringify({
-      path: ref.path,
-      args: args ?? {},
-      ...(kind === "mutation" ? { mutationId: mutationId ?? newMutationId() } : {}),
-    });
-    const giveUpAt = Date.now() + (kind === "mutation" ? retryMs : 0);
+    return ref.path;
+  }
+
+  /** Sends `body`, again while the server is out of reach, for up to `resendMs`. */
+  async function call(kind: "query" | "mutation", body: object, resendMs: number): Promise<any> {
+    const payload = JSON.stringify(body);
+    const giveUpAt = Date.now() + resendMs;
     for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
       try {
-        return await send(kind, body);
+        return await send(kind, payload);
       } catch (error) {
         const wait = Math.min(delay * (0.5 + Math.random() / 2), giveUpAt - Date.now());
         if (!isUnavailable(error) || wait <= 0) throw error;
@@ -226,9 +223,9 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   // The last mutation called, settled or not: the next one waits for it.
   let lastMutation: Promise<unknown> = Promise.resolve();
   const sequential = (options.mutationOrder ?? "sequential") === "sequential";
+  /** Sends a mutation (an entry is its request body) after the ones called before it. */
   function inOrder(entry: OutboxEntry): Promise<any> {
-    const ref = { path: entry.path, kind: "mutation" } as AnyFunctionReference;
-    const sent = () => call("mutation", ref, entry.args, entry.mutationId);
+    const sent = () => call("mutation", entry, retryMs);
     if (!sequential) return sent();
     const result = lastMutation.then(sent);
     lastMutation = result.catch(() => {});
@@ -252,9 +249,12 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     );
   }
 
-  function mutation(ref: AnyFunctionReference, args: unknown, mutationId: string | undefined): Promise<any> {
-    if (typeof ref?.path !== "string") return call("mutation", ref, args);
-    const entry: OutboxEntry = { path: ref.path, args: args ?? {}, mutationId: mutationId ?? newMutationId() };
+  async function mutation(ref: AnyFunctionReference, args: unknown, mutationId: string | undefined): Promise<any> {
+    const entry: OutboxEntry = {
+      path: pathOf("mutation", ref),
+      args: args ?? {},
+      mutationId: mutationId ?? newMutationId(),
+    };
     editOutbox((entries) => [...entries, entry]);
     return sendFromOutbox(entry);
   }
@@ -272,7 +272,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   return {
     url,
-    query: (ref, args) => call("query", ref, args),
+    query: async (ref, args) => call("query", { path: pathOf("query", ref), args: args ?? {} }, 0),
     mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
     watch(ref, args, onUpdate, onError) {
       if (ref?.kind !== "query" || typeof ref.path !== "string") {

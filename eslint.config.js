@@ -27,6 +27,26 @@ export default tseslint.config(
     },
   },
   {
+    // The store knows nothing of live queries or transport (docs/storage.md): the live
+    // engine hooks into it through MutationObserver, never the other way round.
+    files: ["runtime/store/**", "runtime/schema/**", "runtime/drivers/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/live/**", "**/server/**", "**/client/**", "../server.js", "../client.js", "**/generator/**"],
+              message:
+                "The store imports nothing of live queries, transport or the generator; let that layer hook into the store instead (docs/storage.md).",
+            },
+            { group: ["express", "@trpc/*", "react", "@tanstack/*"], message: "The store knows nothing of transport." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Type tests declare values and types only to check them.
     files: ["**/*.test-d.ts"],
     rules: { "@typescript-eslint/no-unused-vars": "off" },

@@ -20,7 +20,7 @@ import { createPostgresDriver, redactConnectionString } from "../runtime/drivers
 import { defineRef, defineSchema, defineTable, type Id } from "../runtime/index.js";
 import { generateId } from "../runtime/schema/ids.js";
 import { nextCreationTime } from "../runtime/store/creationTime.js";
-import { createDocumentStore } from "../runtime/store/documentStore.js";
+import { createDocumentStore } from "../runtime/server/createDocumentStore.js";
 import { rawTransaction } from "./rawPg.js";
 import { bulkInsertDocuments } from "./seed.js";
 import {

@@ -1,6 +1,12 @@
 export { ConvoyError, isConvoyError, type ConvoyErrorCode, type ConvoyErrorOptions } from "./errors.js";
 export { defineSchema, type SchemaDefinition, type TableDefinitions } from "./schema/defineSchema.js";
-export { defineTable, TableDefinition, type FieldShape, type IndexDefinition } from "./schema/defineTable.js";
+export {
+  defineTable,
+  TableDefinition,
+  type FieldShape,
+  type IndexDefinition,
+  type LayoutKind,
+} from "./schema/defineTable.js";
 export { defineRef, type RefValidator } from "./schema/defineRef.js";
 export { isIdOf, type Id } from "./schema/ids.js";
 export type {

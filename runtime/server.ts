@@ -2,8 +2,8 @@ export type { Driver, SqlExecutor } from "./drivers/driver.js";
 export { openDatabase, type OpenDatabaseOptions } from "./drivers/openDatabase.js";
 export { createPostgresDriver, type PostgresDriverOptions } from "./drivers/postgres/postgresDriver.js";
 export { createPgliteDriver, type PgliteDriverOptions } from "./drivers/pglite/pgliteDriver.js";
+export { createDocumentStore } from "./server/createDocumentStore.js";
 export {
-  createDocumentStore,
   DocumentStore,
   DEFAULT_SCHEMA_NAME,
   type DocumentStoreOptions,

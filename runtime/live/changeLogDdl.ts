@@ -1,5 +1,6 @@
+import type { TableLayout } from "../store/layout/tableLayout.js";
+import { postgresName } from "../store/layout/relationalColumns.js";
 import { quoteIdent, quoteLiteral } from "../store/sqlText.js";
-import { tableSql } from "../store/transactionContext.js";
 
 /**
  * The change log: one row per changed document, written by triggers in the same
@@ -90,19 +91,30 @@ export function schemaLockKey(schemaName: string): number {
  * - `solo:<origin>:<pid>`: a mutation of a server that believes it is the only one
  *   listening. Nobody else needs its rows, so none are written, provided that is still
  *   true: no feed holds or awaits the guard lock, and the server's lock session (pid)
- *   is alive. Otherwise the rows are logged and notified.
+ *   is alive. Otherwise the rows are logged and notified;
+ * - `backfill`: a migration filling a table's new columns from its documents (or the
+ *   reverse). The documents do not change, so nothing is logged.
+ *
+ * JSONB tables share one function, `_record_changes`, which logs the `doc` column; a
+ * relational table has its own (see {@link changeTriggerFunctionName}), which builds the
+ * same document JSON from the columns.
  * @internal
  */
-export function changeTriggerFunctionSql(schemaName: string): string {
+export function changeTriggerFunctionSql(schemaName: string, layout?: TableLayout): string {
   const schema = quoteIdent(schemaName);
   const log = `${schema}."_changes"`;
   const schemaKey = schemaLockKey(schemaName);
-  return `CREATE OR REPLACE FUNCTION ${schema}."_record_changes"() RETURNS trigger LANGUAGE plpgsql AS $body$
+  const doc = (alias: string) => (layout ? layout.documentSql(alias) : `${alias}.doc`);
+  const name = quoteIdent(changeTriggerFunctionName(layout));
+  return `CREATE OR REPLACE FUNCTION ${schema}.${name}() RETURNS trigger LANGUAGE plpgsql AS $body$
 DECLARE
   mode text := current_setting('convoy.mutation', true);
   log_origin text;
   quiet boolean := false;
 BEGIN
+  IF mode = 'backfill' THEN
+    RETURN NULL;
+  END IF;
   IF mode LIKE 'solo:%' THEN
     IF pg_try_advisory_xact_lock_shared(${FEED_LOCKS.guard}, ${schemaKey})
        AND NOT pg_try_advisory_xact_lock_shared(${FEED_LOCKS.session}, split_part(mode, ':', 3)::int) THEN
@@ -117,14 +129,14 @@ BEGIN
   END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO ${log} (tbl, doc_id, new_creation_time, new_doc, origin)
-      SELECT TG_TABLE_NAME, n._id, n._creation_time, n.doc, log_origin FROM new_rows n;
+      SELECT TG_TABLE_NAME, n._id, n._creation_time, ${doc("n")}, log_origin FROM new_rows n;
   ELSIF TG_OP = 'UPDATE' THEN
     INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc, new_creation_time, new_doc, origin)
-      SELECT TG_TABLE_NAME, coalesce(n._id, o._id), o._creation_time, o.doc, n._creation_time, n.doc, log_origin
+      SELECT TG_TABLE_NAME, coalesce(n._id, o._id), o._creation_time, ${doc("o")}, n._creation_time, ${doc("n")}, log_origin
         FROM new_rows n FULL JOIN old_rows o ON o._id = n._id;
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO ${log} (tbl, doc_id, old_creation_time, old_doc, origin)
-      SELECT TG_TABLE_NAME, o._id, o._creation_time, o.doc, log_origin FROM old_rows o;
+      SELECT TG_TABLE_NAME, o._id, o._creation_time, ${doc("o")}, log_origin FROM old_rows o;
   ELSE
     INSERT INTO ${log} (tbl, origin) VALUES (TG_TABLE_NAME, log_origin);
   END IF;
@@ -137,15 +149,24 @@ $body$`;
 }
 
 /**
+ * The change-log trigger function of a table: the shared `_record_changes` for JSONB
+ * tables (no layout given, or a JSONB one), `_log__<table>` for a relational one.
+ * @internal
+ */
+export function changeTriggerFunctionName(layout?: TableLayout): string {
+  return layout?.kind === "relational" ? postgresName(`_log__${layout.table}`) : "_record_changes";
+}
+
+/**
  * The triggers that feed the change log from one document table, as one statement that
  * (re)creates them only when they are not all in place as defined here: creating a
  * trigger locks its table against writes, which a sync must not do to a serving table
  * for nothing.
  * @internal
  */
-export function changeTriggersSql(schemaName: string, table: string): string {
-  const target = tableSql(schemaName, table);
-  const fn = `${quoteIdent(schemaName)}."_record_changes"()`;
+export function changeTriggersSql(schemaName: string, layout: TableLayout): string {
+  const target = layout.tableSql;
+  const fn = `${quoteIdent(schemaName)}.${quoteIdent(changeTriggerFunctionName(layout))}()`;
   const triggers = [
     { name: "_convoy_insert", type: 4, oldRows: "", newRows: "new_rows", on: "INSERT" },
     { name: "_convoy_update", type: 16, oldRows: "old_rows", newRows: "new_rows", on: "UPDATE" },

@@ -2,15 +2,7 @@ import type { Read } from "../store/readSet.js";
 import { valueAtPath } from "../store/sortKey.js";
 import { canonicalJson } from "../store/canonicalJson.js";
 import type { Change, ChangedDocument } from "../store/documentChange.js";
-
-/** jsonb's order of types: null < string < number < boolean < array < object. */
-function typeRank(value: unknown): number {
-  if (value === null || value === undefined) return 0;
-  if (typeof value === "string") return 1;
-  if (typeof value === "number") return 2;
-  if (typeof value === "boolean") return 3;
-  return Array.isArray(value) ? 4 : 5;
-}
+import { typeRank } from "../store/jsonOrder.js";
 
 /**
  * Compares two index key values as Postgres orders them, or returns null when that

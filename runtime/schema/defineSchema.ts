@@ -2,6 +2,7 @@ import { ConvoyError } from "../errors.js";
 import type { TableDefinition } from "./defineTable.js";
 import { TABLE_NAME_PATTERN } from "./ids.js";
 import { referencedTable } from "./defineRef.js";
+import { relationalColumns } from "../store/layout/relationalColumns.js";
 
 /** A map of table name to {@link TableDefinition}. */
 export type TableDefinitions = Record<string, TableDefinition<any, any>>;
@@ -30,6 +31,8 @@ export function defineSchema<const TTables extends TableDefinitions>(tables: TTa
         message: `Table name ${JSON.stringify(name)} is not allowed: start with a letter, use only letters, digits and "_", at most 48 characters`,
       });
     }
+    // Refuses two fields that would share a column.
+    if (table.layout === "relational") relationalColumns(name, table.validator.shape);
     for (const [field, schema] of Object.entries(table.validator.shape)) {
       const target = referencedTable(schema as never);
       if (target !== undefined && !(target in tables)) {

@@ -11,6 +11,12 @@ export interface IndexDefinition {
   readonly fields: readonly string[];
 }
 
+/**
+ * How a table is stored: `"jsonb"`, the user fields in one `doc` column (the default), or
+ * `"relational"`, one typed column per field (see `.relational()`).
+ */
+export type LayoutKind = "jsonb" | "relational";
+
 /** Names of the indexes every table has without declaring them. */
 export const SYSTEM_INDEXES = ["by_id", "by_creation_time"] as const;
 
@@ -35,10 +41,12 @@ export class TableDefinition<
   readonly validator: z.ZodObject<TShape, z.core.$strict>;
   /** The declared indexes, in declaration order. */
   readonly indexes: readonly IndexDefinition[];
+  /** The storage layout the schema asks for (the database may still hold another until `convoy migrate`). */
+  readonly layout: LayoutKind;
   /** @internal Type-level record of the indexes; never set at run time. */
   declare readonly _indexes: TIndexes;
 
-  constructor(shape: TShape, indexes: readonly IndexDefinition[] = []) {
+  constructor(shape: TShape, indexes: readonly IndexDefinition[] = [], layout: LayoutKind = "jsonb") {
     for (const field of Object.keys(shape)) {
       if (!FIELD_SEGMENT_PATTERN.test(field)) {
         throw new ConvoyError({
@@ -49,6 +57,7 @@ export class TableDefinition<
     }
     this.validator = z.strictObject(shape);
     this.indexes = indexes;
+    this.layout = layout;
   }
 
   /**
@@ -66,7 +75,21 @@ export class TableDefinition<
   ): TableDefinition<TShape, Omit<TIndexes, TName> & { [K in TName]: [...TFields, "_creationTime"] }> {
     const problem = indexProblem(name, fields, this.indexes, Object.keys(this.validator.shape));
     if (problem) throw new ConvoyError({ code: "BAD_REQUEST", message: `.index(${JSON.stringify(name)}): ${problem}` });
-    return new TableDefinition(this.validator.shape, [...this.indexes, { name, fields: [...fields] }]);
+    return new TableDefinition(this.validator.shape, [...this.indexes, { name, fields: [...fields] }], this.layout);
+  }
+
+  /**
+   * Stores the table with one typed column per field (`userId` in `user_id text`, and so
+   * on) and native indexes, instead of one JSONB column. Types, functions, queries and
+   * cursors stay the same. An existing JSONB table is moved online by `convoy migrate`.
+   *
+   * @example
+   * ```ts
+   * defineTable({ name: z.string(), userId: defineRef("users") }).index("by_userId", ["userId"]).relational()
+   * ```
+   */
+  relational(): TableDefinition<TShape, TIndexes> {
+    return new TableDefinition(this.validator.shape, this.indexes, "relational");
   }
 }
 

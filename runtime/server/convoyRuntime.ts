@@ -9,7 +9,8 @@ import { flattenFunctions } from "../functions/functionTree.js";
 import { runFunction } from "../functions/runFunction.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import { canonicalJson } from "../store/canonicalJson.js";
-import { DocumentStore, type MutationObserver, type TransactionOptions } from "../store/documentStore.js";
+import type { DocumentStore, MutationObserver, TransactionOptions } from "../store/documentStore.js";
+import { createDocumentStore } from "./createDocumentStore.js";
 import { lostDatabaseError } from "../store/lostDatabase.js";
 import { MUTATION_ID_PATTERN } from "../store/mutationRecords.js";
 
@@ -58,7 +59,7 @@ export class ConvoyRuntime {
   private observer: MutationObserver | null = null;
 
   private createStore(schema: SchemaDefinition): DocumentStore<any> {
-    return new DocumentStore({
+    return createDocumentStore({
       schema,
       driver: this.driver,
       schemaName: this.schemaName,

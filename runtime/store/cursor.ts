@@ -1,5 +1,5 @@
 import { ConvoyError } from "../errors.js";
-import type { SortKeyPart } from "./sortKey.js";
+import type { FieldKey } from "./layout/tableLayout.js";
 import { storableValueProblem } from "./storableValue.js";
 
 /** What a pagination cursor holds: which query it belongs to, and where to go on. @internal */
@@ -23,7 +23,7 @@ function invalidCursor(reason: string): never {
 }
 
 /** Decodes and checks a cursor made by {@link encodeCursor} for the same query. @internal */
-export function decodeCursor(cursor: string, query: string, key: readonly SortKeyPart[]): unknown[] | null {
+export function decodeCursor(cursor: string, query: string, key: readonly FieldKey[]): unknown[] | null {
   if (typeof cursor !== "string" || cursor.length > 16_384) invalidCursor("not a cursor string");
   let parsed: unknown;
   try {
@@ -37,10 +37,8 @@ export function decodeCursor(cursor: string, query: string, key: readonly SortKe
   if (after === null) return null;
   if (!Array.isArray(after) || after.length !== key.length) invalidCursor("its position does not match the query");
   if (storableValueProblem(after) !== null) invalidCursor("its position holds a value Postgres cannot compare");
-  key.forEach((part, i) => {
-    const value = after[i];
-    if (part.cast === "text" && typeof value !== "string") invalidCursor("bad id");
-    if (part.cast === "float8" && typeof value !== "number") invalidCursor("bad creation time");
+  key.forEach((field, i) => {
+    if (!field.accepts(after[i])) invalidCursor(`its ${field.field} is not a value this query orders by`);
   });
   return after;
 }

@@ -2,11 +2,10 @@ import { ConvoyError } from "../errors.js";
 import type { GenericDataModel, TableNamesOf } from "../schema/dataModel.js";
 import { generateId, tableOfId, type Id } from "../schema/ids.js";
 import { nextCreationTime } from "./creationTime.js";
-import { rowToDocument } from "./documents.js";
+import type { StoredDocument } from "./layout/tableLayout.js";
 import { QueryImpl, type QueryInitializer } from "./query.js";
-import type { DocumentRow } from "./sortKey.js";
 import { tableOf } from "./tableIndexes.js";
-import { tableSql, type TransactionContext } from "./transactionContext.js";
+import type { TransactionContext } from "./transactionContext.js";
 import { shownValue } from "./shownValue.js";
 import { validateDocument } from "./validateDocument.js";
 
@@ -93,7 +92,7 @@ export class Database {
    */
   private target(method: string, idFormArity: number, args: unknown[]): { table: string; id: string; rest: unknown[] } {
     const tableForm = args.length > idFormArity;
-    if (tableForm) tableOf(this.ctx.schema, args[0]);
+    if (tableForm) tableOf(this.ctx.layouts.schema, args[0]);
     const table = tableForm ? (args[0] as string) : null;
     const id = tableForm ? args[1] : args[0];
     const idTable = tableOfId(id);
@@ -109,53 +108,51 @@ export class Database {
         message: `${method}("${table}", id): the id belongs to table "${idTable}", not "${table}"`,
       });
     }
-    tableOf(this.ctx.schema, idTable);
+    tableOf(this.ctx.layouts.schema, idTable);
     return { table: idTable, id: id as string, rest: args.slice(tableForm ? 2 : 1) };
   }
 
-  private async fetchRow(table: string, id: string): Promise<DocumentRow | undefined> {
-    const rows = await this.ctx.sql.query<DocumentRow>(
-      `SELECT _id, _creation_time, doc FROM ${tableSql(this.ctx.schemaName, table)} WHERE _id = $1::text`,
+  private async fetch(table: string, id: string): Promise<StoredDocument | null> {
+    const layout = this.ctx.layouts.of(table);
+    const [row] = await this.ctx.sql.query<Record<string, unknown>>(
+      `SELECT ${layout.selectList} FROM ${layout.tableSql} WHERE _id = $1::text`,
       [id],
     );
-    return rows[0];
+    return row ? layout.toDocument(row) : null;
   }
 
   async get(...args: unknown[]): Promise<Record<string, unknown> | null> {
     const { table, id } = this.target("get", 1, args);
     this.ctx.onRead?.({ kind: "ids", table, ids: [id] });
-    const row = await this.fetchRow(table, id);
-    return row ? rowToDocument(row) : null;
+    return this.fetch(table, id);
   }
 
   query(table: string): QueryImpl {
-    return QueryImpl.start(this.ctx, table, tableOf(this.ctx.schema, table));
+    return QueryImpl.start(this.ctx, table, tableOf(this.ctx.layouts.schema, table));
   }
 
   normalizeId(table: string, id: string): string | null {
-    tableOf(this.ctx.schema, table);
+    tableOf(this.ctx.layouts.schema, table);
     return tableOfId(id) === table ? id : null;
   }
 
   async insert(table: string, value: unknown): Promise<string> {
-    const definition = tableOf(this.ctx.schema, table);
+    const definition = tableOf(this.ctx.layouts.schema, table);
     const fields = validateDocument(table, definition, this.withoutSystemFields("insert", table, value, null));
     const creationTime = nextCreationTime();
     const id = generateId(table, creationTime);
     // Queued: it travels with the next read or with COMMIT (see TransactionExecutor).
-    this.ctx.sql.queue(
-      `INSERT INTO ${tableSql(this.ctx.schemaName, table)} (_id, _creation_time, doc) VALUES ($1::text, $2::float8, $3::jsonb)`,
-      [id, creationTime, JSON.stringify(fields)],
-    );
+    const { text, params } = this.ctx.layouts.of(table).insert(id, creationTime, fields);
+    this.ctx.sql.queue(text, params);
     this.ctx.onWrite?.({ table, id, before: null, after: { creationTime, doc: fields } });
     return id;
   }
 
   async patch(...args: unknown[]): Promise<void> {
     const { table, id, rest } = this.target("patch", 2, args);
-    const row = await this.existingRow("patch", table, id);
+    const row = await this.existing("patch", table, id);
     const changes = this.withoutSystemFields("patch", table, rest[0], row);
-    const merged: Record<string, unknown> = { ...row.doc };
+    const merged = userFields(row);
     for (const [field, value] of Object.entries(changes)) {
       if (value === undefined) delete merged[field];
       // Defined, not assigned: a "__proto__" field is a field (that validation refuses), not the prototype.
@@ -166,38 +163,43 @@ export class Database {
 
   async replace(...args: unknown[]): Promise<void> {
     const { table, id, rest } = this.target("replace", 2, args);
-    const row = await this.existingRow("replace", table, id);
+    const row = await this.existing("replace", table, id);
     this.write(table, row, this.withoutSystemFields("replace", table, rest[0], row));
   }
 
   async delete(...args: unknown[]): Promise<void> {
     const { table, id } = this.target("delete", 1, args);
-    const [row] = await this.ctx.sql.query<DocumentRow>(
-      `DELETE FROM ${tableSql(this.ctx.schemaName, table)} WHERE _id = $1::text RETURNING _creation_time, doc`,
+    const layout = this.ctx.layouts.of(table);
+    const [row] = await this.ctx.sql.query<Record<string, unknown>>(
+      `DELETE FROM ${layout.tableSql} WHERE _id = $1::text RETURNING ${layout.selectList}`,
       [id],
     );
     if (row === undefined) throw notFound("delete", table, id);
-    this.ctx.onWrite?.({ table, id, before: { creationTime: row._creation_time, doc: row.doc }, after: null });
+    const before = layout.toDocument(row);
+    this.ctx.onWrite?.({
+      table,
+      id,
+      before: { creationTime: before._creationTime, doc: userFields(before) },
+      after: null,
+    });
   }
 
-  private async existingRow(method: string, table: string, id: string): Promise<DocumentRow> {
-    const row = await this.fetchRow(table, id);
-    if (!row) throw notFound(method, table, id);
-    return row;
+  private async existing(method: string, table: string, id: string): Promise<StoredDocument> {
+    const document = await this.fetch(table, id);
+    if (!document) throw notFound(method, table, id);
+    return document;
   }
 
   /** Validates and queues new fields for an existing document. */
-  private write(table: string, row: DocumentRow, fields: unknown): void {
-    const valid = validateDocument(table, tableOf(this.ctx.schema, table), fields);
-    this.ctx.sql.queue(`UPDATE ${tableSql(this.ctx.schemaName, table)} SET doc = $2::jsonb WHERE _id = $1::text`, [
-      row._id,
-      JSON.stringify(valid),
-    ]);
-    const creationTime = row._creation_time;
+  private write(table: string, row: StoredDocument, fields: unknown): void {
+    const valid = validateDocument(table, tableOf(this.ctx.layouts.schema, table), fields);
+    const { text, params } = this.ctx.layouts.of(table).update(row._id, valid);
+    this.ctx.sql.queue(text, params);
+    const creationTime = row._creationTime;
     this.ctx.onWrite?.({
       table,
       id: row._id,
-      before: { creationTime, doc: row.doc },
+      before: { creationTime, doc: userFields(row) },
       after: { creationTime, doc: valid },
     });
   }
@@ -210,7 +212,7 @@ export class Database {
     method: string,
     table: string,
     value: unknown,
-    row: DocumentRow | null,
+    row: StoredDocument | null,
   ): Record<string, unknown> {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       throw new ConvoyError({
@@ -221,7 +223,7 @@ export class Database {
     const fields = { ...(value as Record<string, unknown>) };
     for (const system of SYSTEM_FIELDS) {
       if (!(system in fields)) continue;
-      const stored = row === null ? undefined : system === "_id" ? row._id : row._creation_time;
+      const stored = row?.[system];
       if (fields[system] !== undefined && fields[system] !== stored) {
         throw new ConvoyError({
           code: "BAD_REQUEST",
@@ -232,6 +234,12 @@ export class Database {
     }
     return fields;
   }
+}
+
+/** A document's user fields, without `_id` and `_creationTime`. */
+function userFields(document: StoredDocument): Record<string, unknown> {
+  const { _id, _creationTime, ...fields } = document;
+  return fields;
 }
 
 function notFound(method: string, table: string, id: string): ConvoyError {

@@ -1,45 +1,55 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { TableDefinition } from "../schema/defineTable.js";
 import { mutationLockTable } from "./documentStore.js";
+import { postgresName } from "./layout/relationalColumns.js";
+import { INDEX_TAIL_SQL } from "./layout/systemKeys.js";
+import type { LayoutKind, TableLayout } from "./layout/tableLayout.js";
+import { layoutsTableSql } from "./layout/tableLayouts.js";
 import { mutationRecordTableSql } from "./mutationRecords.js";
-import { COLUMN, indexKeySql, quoteIdent } from "./sqlText.js";
-import { tableSql } from "./transactionContext.js";
+import { quoteIdent } from "./sqlText.js";
 
 /** An index Convoy manages, as recorded in the index's comment. @internal */
 export interface ManagedIndex {
   table: string;
   index: string;
   fields: readonly string[];
+  /** The layout whose columns it indexes (`by_creation_time` is the same in both). */
+  layout: LayoutKind;
 }
 
 /** The Postgres name of a managed index: `<table>__<index>`, hashed when too long. @internal */
 export function postgresIndexName(table: string, index: string): string {
-  const name = `${table}__${index}`;
-  if (name.length <= 63) return name;
-  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
-  return `${name.slice(0, 54)}_${hash}`;
+  return postgresName(`${table}__${index}`);
 }
 
 /** The comment that marks an index as Convoy's and says what it indexes. @internal */
 export function indexComment(index: ManagedIndex): string {
-  return JSON.stringify({ convoy: 1, table: index.table, index: index.index, fields: index.fields });
+  const layout = index.layout === "relational" && index.index !== "by_creation_time" ? { layout: "relational" } : {};
+  return JSON.stringify({ convoy: 1, table: index.table, index: index.index, fields: index.fields, ...layout });
 }
 
-/** Every index the schema asks for, including each table's `by_creation_time`. @internal */
-export function desiredIndexes(schema: SchemaDefinition): ManagedIndex[] {
-  return Object.entries(schema.tables).flatMap(([table, definition]) => [
-    { table, index: "by_creation_time", fields: ["_creationTime"] },
-    ...definition.indexes.map((index) => ({ table, index: index.name, fields: index.fields })),
-  ]);
+/** The indexes a table asks for in a layout, including its `by_creation_time`. @internal */
+export function tableIndexes(table: string, definition: TableDefinition, layout: LayoutKind): ManagedIndex[] {
+  return [
+    { table, index: "by_creation_time", fields: ["_creationTime"], layout },
+    ...definition.indexes.map((index) => ({ table, index: index.name, fields: index.fields, layout })),
+  ];
 }
 
-/** `CREATE INDEX` for a managed index: the fields' keys, then `_creation_time`, `_id`. @internal */
-export function createIndexSql(schemaName: string, index: ManagedIndex): string {
-  const keys = index.index === "by_creation_time" ? [] : index.fields.map(indexKeySql);
-  const columns = [...keys, COLUMN.creationTime, COLUMN.id].join(", ");
-  return `CREATE INDEX ${quoteIdent(postgresIndexName(index.table, index.index))} ON ${tableSql(schemaName, index.table)} (${columns})`;
+/**
+ * `CREATE INDEX` for a managed index: the fields' key parts in the table's layout, then
+ * `_creation_time`, `_id`. `name` overrides the managed name (a migration builds the new
+ * shape's indexes beside the old ones).
+ * @internal
+ */
+export function createIndexSql(
+  layout: TableLayout,
+  index: ManagedIndex,
+  options: { name?: string; concurrently?: boolean } = {},
+): string {
+  const columns = index.index === "by_creation_time" ? INDEX_TAIL_SQL : layout.indexColumnsSql(index.fields);
+  const name = quoteIdent(options.name ?? postgresIndexName(index.table, index.index));
+  return `CREATE INDEX ${options.concurrently ? "CONCURRENTLY IF NOT EXISTS " : ""}${name} ON ${layout.tableSql} (${columns})`;
 }
 
 /** DDL of Convoy's own tables in the schema: metadata, the mutation lock, mutation results. @internal */
@@ -54,16 +64,8 @@ export function systemTablesSql(schemaName: string): string[] {
     )`,
     `CREATE TABLE IF NOT EXISTS ${mutationLockTable(schemaName)} (id int PRIMARY KEY)`,
     mutationRecordTableSql(schemaName),
+    layoutsTableSql(schemaName),
   ];
-}
-
-/** DDL of one document table. @internal */
-export function createTableSql(schemaName: string, table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${tableSql(schemaName, table)} (
-    ${COLUMN.id} text PRIMARY KEY,
-    ${COLUMN.creationTime} double precision NOT NULL,
-    ${COLUMN.doc} jsonb NOT NULL
-  )`;
 }
 
 /**

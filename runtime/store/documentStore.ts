@@ -1,15 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { sqlState, type Driver } from "../drivers/driver.js";
 import { ConvoyError, isConvoyError } from "../errors.js";
-import type { DataModelFromSchema, GenericDataModel } from "../schema/dataModel.js";
-import type { SchemaDefinition, TableDefinitions } from "../schema/defineSchema.js";
+import type { GenericDataModel } from "../schema/dataModel.js";
+import type { SchemaDefinition } from "../schema/defineSchema.js";
 import { Database, type DatabaseReader, type DatabaseWriter } from "./database.js";
 import type { Change, WriteListener } from "./documentChange.js";
 import { GuardedExecutor } from "./guardedExecutor.js";
 import type { ReadListener } from "./readSet.js";
 import { refusedValue } from "./refusedValue.js";
-import { changeChannel } from "../live/changeLogDdl.js";
-import { CommitNotifier } from "../live/commitNotifier.js";
+import { TableLayouts } from "./layout/tableLayouts.js";
 import {
   DEFAULT_MUTATION_RECORD_RETENTION_MS,
   isRecordedAlready,
@@ -37,8 +36,9 @@ export interface DocumentStoreOptions<TSchema extends SchemaDefinition> {
    */
   maxAttempts?: number;
   /**
-   * The live-query engine following mutations, if one is (see {@link MutationObserver}).
-   * Without one, mutations are logged quietly and announced by a NOTIFY after commit.
+   * Who follows this store's mutations (see {@link MutationObserver}): the live-query
+   * engine, or whatever announces commits to servers. Without one, mutations are logged
+   * quietly and nobody is told (servers find them at their safety poll).
    */
   observer?: () => MutationObserver | null;
   /**
@@ -77,11 +77,21 @@ export interface MutationOptions extends TransactionOptions {
   call?: MutationCallId;
 }
 
+/** Without an observer: log quietly (see changeTriggerFunctionSql), tell nobody. */
+const UNOBSERVED: MutationObserver = { changeLogMode: () => "on", committed: () => {} };
+
 /** SQLSTATEs after which a transaction is safe and useful to run again. */
 const RETRYABLE = new Set(["40001", "40P01"]);
 function isRetryable(error: unknown): boolean {
   const state = sqlState(error);
   return state !== undefined && RETRYABLE.has(state);
+}
+
+/** SQLSTATEs of a statement that met a table shape another layout replaced: undefined column or table. */
+const SHAPE_GONE = new Set(["42703", "42P01"]);
+function isShapeGone(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && SHAPE_GONE.has(state);
 }
 
 /** How often expired mutation records are deleted. */
@@ -124,8 +134,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
   readonly schemaName: string;
   private readonly maxAttempts: number;
   private readonly observer: () => MutationObserver | null;
-  /** Announces commits when no live-query engine follows them. */
-  private readonly notifier: CommitNotifier;
+  /** How each table is stored; read before the first transaction. */
+  readonly layouts: TableLayouts;
   private readonly recordRetentionMs: number;
   private lastRecordPrune = 0;
 
@@ -134,7 +144,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     this.schema = options.schema;
     this.driver = options.driver;
     this.schemaName = checkSchemaName(options.schemaName ?? DEFAULT_SCHEMA_NAME);
-    this.notifier = new CommitNotifier(this.driver, changeChannel(this.schemaName), "");
+    this.layouts = new TableLayouts(this.schema, this.schemaName);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 10);
     this.recordRetentionMs = options.mutationRecordRetentionMs ?? DEFAULT_MUTATION_RECORD_RETENTION_MS;
   }
@@ -146,8 +156,24 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
    * const projects = await store.query((db) => db.query("projects").collect());
    * ```
    */
-  query<T>(fn: (db: DatabaseReader<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    return this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
+  async query<T>(fn: (db: DatabaseReader<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    for (;;) {
+      try {
+        return await this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
+      } catch (error) {
+        if (!(await this.layoutChanged(error))) throw error;
+      }
+    }
+  }
+
+  /**
+   * True when `error` says a table's shape is gone (a migration's contract step dropped
+   * it) and re-reading the layouts found a change: the transaction, which did not
+   * commit, runs again on the new layout.
+   */
+  private async layoutChanged(error: unknown): Promise<boolean> {
+    if (!isShapeGone(error)) return false;
+    return this.layouts.reload(this.driver).catch(() => false);
   }
 
   /**
@@ -169,13 +195,12 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (recorded) return recorded.value as T;
       }
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
-      const observer = this.observer();
-      // `on`: logged quietly, this store notifies after commit (see changeTriggerFunctionSql).
-      const mode = observer ? observer.changeLogMode() : "on";
+      const observer = this.observer() ?? UNOBSERVED;
+      const mode = observer.changeLogMode();
       const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = ${quoteLiteral(mode)}; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
       const changes: Change[] = [];
-      const onWrite = observer ? (change: Change) => void changes.push(change) : undefined;
-      const committed = () => (observer ? observer.committed(changes, mode) : this.notifier.notify());
+      const onWrite = observer === UNOBSERVED ? undefined : (change: Change) => void changes.push(change);
+      const committed = () => observer.committed(changes, mode);
       let committing = false;
       const onCommitting = () => void (committing = true);
       try {
@@ -191,6 +216,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (committing && sqlState(error) === undefined) committed();
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
         if (recorded) return recorded.value as T;
+        if (!committing && (await this.layoutChanged(error))) continue;
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({
@@ -242,13 +268,13 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       beforeCommit?: ((tx: TransactionContext["sql"], value: T) => void) | undefined;
     },
   ): Promise<T> {
+    if (!this.layouts.loaded) await this.layouts.load(this.driver);
     return this.driver
       .transaction(setup, async (tx) => {
         const guarded = new GuardedExecutor(tx);
         const ctx: TransactionContext = {
           sql: guarded,
-          schema: this.schema,
-          schemaName: this.schemaName,
+          layouts: this.layouts,
           onRead: options.onRead,
           onWrite: options.onWrite,
         };
@@ -256,7 +282,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         try {
           value = await fn(new Database(ctx) as never);
         } catch (error) {
-          throw guarded.abandon(error, isRetryable);
+          throw guarded.abandon(error, (statementError) => isRetryable(statementError) || isShapeGone(statementError));
         }
         guarded.finish();
         options.beforeCommit?.(tx, value);
@@ -267,19 +293,4 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         throw refusedValue(error);
       });
   }
-}
-
-/**
- * Creates the document store for a schema on a driver. Run `syncSchema` first so
- * the tables exist.
- *
- * @example
- * ```ts
- * const store = createDocumentStore({ schema, driver: await openDatabase() });
- * ```
- */
-export function createDocumentStore<TSchema extends SchemaDefinition<TableDefinitions>>(
-  options: DocumentStoreOptions<TSchema>,
-): DocumentStore<DataModelFromSchema<TSchema>> {
-  return new DocumentStore(options);
 }

@@ -1,6 +1,6 @@
 import { ConvoyError } from "../errors.js";
 import type { FieldPath, FieldValue } from "../schema/fieldPaths.js";
-import { fieldSql, type SqlParams } from "./sqlText.js";
+import type { SqlParams } from "./sqlText.js";
 import { MAX_VALUE_DEPTH } from "./storableValue.js";
 
 type CompareOp = "eq" | "neq" | "lt" | "lte" | "gt" | "gte";
@@ -106,20 +106,23 @@ function checkJsonLiteral(value: unknown, depth = 0): void {
 
 const ARITHMETIC_SQL: Record<ArithmeticOp, string> = { add: "+", sub: "-", mul: "*", div: "/", mod: "%" };
 
+/** The jsonb SQL of a field path in the table filtered (its layout's `fieldJson`). @internal */
+export type FieldJson = (path: string) => string;
+
 /** Compiles a node to a SQL expression of type jsonb (NULL for undefined). @internal */
-export function jsonbSql(node: ExpressionNode, params: SqlParams): string {
+export function jsonbSql(node: ExpressionNode, params: SqlParams, fieldJson: FieldJson): string {
   switch (node.kind) {
     case "field":
-      return fieldSql(node.path);
+      return fieldJson(node.path);
     case "literal":
       checkJsonLiteral(node.value);
       return params.json(node.value);
     case "arithmetic":
-      return `to_jsonb((${jsonbSql(node.left, params)})::numeric ${ARITHMETIC_SQL[node.op]} (${jsonbSql(node.right, params)})::numeric)`;
+      return `to_jsonb((${jsonbSql(node.left, params, fieldJson)})::numeric ${ARITHMETIC_SQL[node.op]} (${jsonbSql(node.right, params, fieldJson)})::numeric)`;
     case "neg":
-      return `to_jsonb(-((${jsonbSql(node.arg, params)})::numeric))`;
+      return `to_jsonb(-((${jsonbSql(node.arg, params, fieldJson)})::numeric))`;
     default:
-      return `to_jsonb(${booleanSql(node, params)})`;
+      return `to_jsonb(${booleanSql(node, params, fieldJson)})`;
   }
 }
 
@@ -130,11 +133,11 @@ function lessThanSql(left: string, right: string, inclusive: boolean): string {
 }
 
 /** Compiles a node to a SQL boolean expression (never NULL). @internal */
-export function booleanSql(node: ExpressionNode, params: SqlParams): string {
+export function booleanSql(node: ExpressionNode, params: SqlParams, fieldJson: FieldJson): string {
   switch (node.kind) {
     case "compare": {
-      const left = jsonbSql(node.left, params);
-      const right = jsonbSql(node.right, params);
+      const left = jsonbSql(node.left, params, fieldJson);
+      const right = jsonbSql(node.right, params, fieldJson);
       switch (node.op) {
         case "eq":
           return `(${left} IS NOT DISTINCT FROM ${right})`;
@@ -153,13 +156,13 @@ export function booleanSql(node: ExpressionNode, params: SqlParams): string {
     }
     case "logical": {
       if (node.args.length === 0) return node.op === "and" ? "true" : "false";
-      return `(${node.args.map((arg) => booleanSql(arg, params)).join(node.op === "and" ? " AND " : " OR ")})`;
+      return `(${node.args.map((arg) => booleanSql(arg, params, fieldJson)).join(node.op === "and" ? " AND " : " OR ")})`;
     }
     case "not":
-      return `(NOT ${booleanSql(node.arg, params)})`;
+      return `(NOT ${booleanSql(node.arg, params, fieldJson)})`;
     case "literal":
       if (typeof node.value === "boolean") return node.value ? "true" : "false";
       break;
   }
-  return `(${jsonbSql(node, params)} IS NOT DISTINCT FROM 'true'::jsonb)`;
+  return `(${jsonbSql(node, params, fieldJson)} IS NOT DISTINCT FROM 'true'::jsonb)`;
 }

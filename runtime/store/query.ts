@@ -12,11 +12,11 @@ import {
   type ExpressionOrValue,
 } from "./filter.js";
 import { IndexRangeRecorder, type IndexRange, type IndexRangeBuilder, type RecordedIndexRange } from "./indexRange.js";
-import { sortKeyOf, sortKeyValues, type DocumentRow, type SortKeyPart } from "./sortKey.js";
+import type { FieldKey, KeyComparison, StoredDocument, TableLayout } from "./layout/tableLayout.js";
+import { sortFieldsOf, sortKeyValues } from "./sortKey.js";
 import { SqlParams } from "./sqlText.js";
 import { resolveIndex, type ResolvedIndex } from "./tableIndexes.js";
-import { tableSql, type TransactionContext } from "./transactionContext.js";
-import { rowToDocument } from "./documents.js";
+import type { TransactionContext } from "./transactionContext.js";
 import { shownValue } from "./shownValue.js";
 
 /** Options of {@link OrderedQuery.paginate}. */
@@ -98,6 +98,7 @@ export interface QueryInitializer<TInfo extends GenericTableInfo> extends Query<
 interface QueryState {
   tableName: string;
   table: TableDefinition;
+  layout: TableLayout;
   index: ResolvedIndex;
   range: RecordedIndexRange;
   indexChosen: boolean;
@@ -120,6 +121,7 @@ export class QueryImpl {
     return new QueryImpl(ctx, {
       tableName,
       table,
+      layout: ctx.layouts.of(tableName),
       index: resolveIndex(tableName, table, "by_creation_time"),
       range: { eq: [] },
       indexChosen: false,
@@ -169,42 +171,30 @@ export class QueryImpl {
     return this.with({ indexChosen: true, filters: [...this.state.filters, node] });
   }
 
-  /** The sort key of this query and a string naming it, used to check cursors. */
-  private sortKey(): { key: SortKeyPart[]; identity: string } {
-    const { tableName, index, orderField } = this.state;
-    const key = orderField === null ? sortKeyOf(index.fields) : sortKeyOf([orderField]);
+  /** The sort key of this query (a total order) and a string naming it, used to check cursors. */
+  private sortKey(): { fields: string[]; key: FieldKey[]; identity: string } {
+    const { tableName, index, orderField, layout } = this.state;
+    const fields = sortFieldsOf(orderField === null ? index.fields : [orderField]);
     const identity = `${tableName}/${index.name}/${this.state.order ?? "asc"}/${orderField ?? ""}`;
-    return { key, identity };
+    return { fields, key: fields.map((field) => layout.key(field)), identity };
   }
 
   private rangeConditions(params: SqlParams): string[] {
-    const { index, range } = this.state;
-    const bound = (position: number, value: unknown): { sql: string; param: string } => {
+    const { index, range, layout } = this.state;
+    const bound = (position: number, op: KeyComparison, value: unknown): string => {
       const field = index.fields[position]!;
-      const sql = index.keySql[position]!;
-      if (field === "_creationTime") {
-        if (typeof value !== "number") this.misuse(`withIndex("${index.name}"): _creationTime bounds are numbers (ms)`);
-        return { sql, param: params.add(value, "float8") };
+      if (field === "_creationTime" && typeof value !== "number") {
+        this.misuse(`withIndex("${index.name}"): _creationTime bounds are numbers (ms)`);
       }
-      if (field === "_id") {
-        if (typeof value !== "string") this.misuse(`withIndex("${index.name}"): _id bounds are id strings`);
-        return { sql, param: params.add(value, "text") };
+      if (field === "_id" && typeof value !== "string") {
+        this.misuse(`withIndex("${index.name}"): _id bounds are id strings`);
       }
-      return { sql, param: params.json(value ?? null) };
+      return layout.key(field).compare(op, value, params);
     };
-    const conditions = range.eq.map((value, position) => {
-      const { sql, param } = bound(position, value);
-      return `${sql} = ${param}`;
-    });
+    const conditions = range.eq.map((value, position) => bound(position, "=", value));
     const next = range.eq.length;
-    if (range.lower) {
-      const { sql, param } = bound(next, range.lower.value);
-      conditions.push(`${sql} ${range.lower.inclusive ? ">=" : ">"} ${param}`);
-    }
-    if (range.upper) {
-      const { sql, param } = bound(next, range.upper.value);
-      conditions.push(`${sql} ${range.upper.inclusive ? "<=" : "<"} ${param}`);
-    }
+    if (range.lower) conditions.push(bound(next, range.lower.inclusive ? ">=" : ">", range.lower.value));
+    if (range.upper) conditions.push(bound(next, range.upper.inclusive ? "<=" : "<", range.upper.value));
     return conditions;
   }
 
@@ -212,27 +202,30 @@ export class QueryImpl {
     limit: number | null,
     after: unknown[] | null,
     until: unknown[] | null = null,
-  ): Promise<DocumentRow[]> {
+  ): Promise<StoredDocument[]> {
     const { ctx, state } = this;
+    const { layout } = state;
     const params = new SqlParams();
     const { key } = this.sortKey();
+    const parts = key.flatMap((field) => field.parts);
     const direction = state.order === "desc" ? "DESC" : "ASC";
-    const conditions = [...this.rangeConditions(params), ...state.filters.map((node) => booleanSql(node, params))];
+    const conditions = [
+      ...this.rangeConditions(params),
+      ...state.filters.map((node) => booleanSql(node, params, (path) => layout.fieldJson(path))),
+    ];
     // Keyset bounds: strictly after `after`, up to and including `until`, in read order.
     const bound = (position: unknown[], ascending: string, descending: string) => {
-      const values = key.map((part, i) =>
-        params.add(part.cast === "jsonb" ? JSON.stringify(position[i]) : position[i], part.cast),
-      );
+      const values = key.flatMap((field, i) => field.position(position[i], params));
       conditions.push(
-        `(${key.map((part) => part.sql).join(", ")}) ${direction === "ASC" ? ascending : descending} (${values.join(", ")})`,
+        `(${parts.map((part) => part.sql).join(", ")}) ${direction === "ASC" ? ascending : descending} (${values.join(", ")})`,
       );
     };
     if (after !== null) bound(after, ">", "<");
     if (until !== null) bound(until, "<=", ">=");
     const text =
-      `SELECT _id, _creation_time, doc FROM ${tableSql(ctx.schemaName, state.tableName)}` +
+      `SELECT ${layout.selectList} FROM ${layout.tableSql}` +
       (conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "") +
-      ` ORDER BY ${key.map((part) => `${part.sql} ${direction}`).join(", ")}` +
+      ` ORDER BY ${parts.map((part) => `${part.sql} ${direction}`).join(", ")}` +
       (limit === null ? "" : ` LIMIT ${params.add(limit, "int8")}`);
     ctx.onRead?.({
       kind: "indexRange",
@@ -243,7 +236,8 @@ export class QueryImpl {
       ...(state.range.lower ? { lower: state.range.lower } : {}),
       ...(state.range.upper ? { upper: state.range.upper } : {}),
     });
-    return ctx.sql.query<DocumentRow>(text, params.values);
+    const rows = await ctx.sql.query<Record<string, unknown>>(text, params.values);
+    return rows.map((row) => layout.toDocument(row));
   }
 
   /** The SQL a read would run, for EXPLAIN in tests. @internal */
@@ -268,27 +262,27 @@ export class QueryImpl {
   }
 
   async collect(): Promise<Record<string, unknown>[]> {
-    return (await this.run(null, null)).map(rowToDocument);
+    return this.run(null, null);
   }
 
   async take(n: number): Promise<Record<string, unknown>[]> {
     if (!Number.isSafeInteger(n) || n < 0) this.misuse(`take(${shownValue(n)}): pass a whole number >= 0`);
-    return (await this.run(n, null)).map(rowToDocument);
+    return this.run(n, null);
   }
 
   async first(): Promise<Record<string, unknown> | null> {
-    const [row] = await this.run(1, null);
-    return row ? rowToDocument(row) : null;
+    const [document] = await this.run(1, null);
+    return document ?? null;
   }
 
   async unique(): Promise<Record<string, unknown> | null> {
-    const rows = await this.run(2, null);
-    if (rows.length > 1) {
+    const documents = await this.run(2, null);
+    if (documents.length > 1) {
       this.misuse(
-        `unique() found more than one document (${rows.map((row) => row._id).join(", ")}, ...); use first() or collect(), or narrow the query`,
+        `unique() found more than one document (${documents.map((document) => document._id).join(", ")}, ...); use first() or collect(), or narrow the query`,
       );
     }
-    return rows[0] ? rowToDocument(rows[0]) : null;
+    return documents[0] ?? null;
   }
 
   async paginate(options: PaginationOptions): Promise<PaginationResult<Record<string, unknown>>> {
@@ -296,36 +290,36 @@ export class QueryImpl {
     if (!Number.isSafeInteger(numItems) || numItems < 1) {
       this.misuse(`paginate: numItems must be a whole number >= 1, got ${shownValue(numItems)}`);
     }
-    const { key, identity } = this.sortKey();
+    const { fields, key, identity } = this.sortKey();
     const after = cursor === null || cursor === undefined ? null : decodeCursor(cursor, identity, key);
     const endCursor = options.endCursor;
     if (endCursor !== null && endCursor !== undefined) {
       const until = decodeCursor(endCursor, identity, key);
       // A cursor from before any document (an empty first page) ends an empty page.
-      const rows = until === null ? [] : await this.run(null, after, until);
+      const page = until === null ? [] : await this.run(null, after, until);
       const next = await this.run(1, until ?? after);
-      return { page: rows.map(rowToDocument), isDone: next.length === 0, continueCursor: endCursor };
+      return { page, isDone: next.length === 0, continueCursor: endCursor };
     }
-    const rows = await this.run(numItems + 1, after);
-    const isDone = rows.length <= numItems;
-    const pageRows = isDone ? rows : rows.slice(0, numItems);
-    const last = pageRows[pageRows.length - 1];
+    const documents = await this.run(numItems + 1, after);
+    const isDone = documents.length <= numItems;
+    const page = isDone ? documents : documents.slice(0, numItems);
+    const last = page[page.length - 1];
     return {
-      page: pageRows.map(rowToDocument),
+      page,
       isDone,
-      continueCursor: encodeCursor({ query: identity, after: last ? sortKeyValues(last, key) : after }),
+      continueCursor: encodeCursor({ query: identity, after: last ? sortKeyValues(last, fields) : after }),
     };
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Record<string, unknown>> {
-    const { key } = this.sortKey();
+    const { fields } = this.sortKey();
     let after: unknown[] | null = null;
     for (;;) {
-      const rows = await this.run(ITERATION_BATCH, after);
-      for (const row of rows) yield rowToDocument(row);
-      const last = rows[rows.length - 1];
-      if (rows.length < ITERATION_BATCH || last === undefined) return;
-      after = sortKeyValues(last, key);
+      const documents = await this.run(ITERATION_BATCH, after);
+      yield* documents;
+      const last = documents[documents.length - 1];
+      if (documents.length < ITERATION_BATCH || last === undefined) return;
+      after = sortKeyValues(last, fields);
     }
   }
 }

@@ -1,19 +1,4 @@
-import { COLUMN } from "./sqlText.js";
-import { keySqlOf } from "./tableIndexes.js";
-
-/** A stored row of a document table. @internal */
-export interface DocumentRow {
-  _id: string;
-  _creation_time: number;
-  doc: Record<string, unknown>;
-}
-
-/** One column of a sort order: its SQL, how to read it from a row, and its SQL type. @internal */
-export interface SortKeyPart {
-  field: string;
-  sql: string;
-  cast: "jsonb" | "float8" | "text";
-}
+import type { StoredDocument } from "./layout/tableLayout.js";
 
 /** The value of a dotted path in a document (undefined where a step is missing). @internal */
 export function valueAtPath(doc: unknown, path: string): unknown {
@@ -25,31 +10,26 @@ export function valueAtPath(doc: unknown, path: string): unknown {
   return current;
 }
 
-/** The sort-key part of a field: system fields are columns, user fields jsonb keys. @internal */
-export function sortKeyPart(field: string): SortKeyPart {
-  const cast = field === "_id" ? "text" : field === "_creationTime" ? "float8" : "jsonb";
-  return { field, sql: keySqlOf(field), cast };
-}
-
 /**
- * The full sort key of an ordering by `fields`: ends with `_creationTime` then `_id`
- * so it is a total order (keyset pagination needs one).
+ * The fields of an ordering by `fields`, made total: they end with `_creationTime` then
+ * `_id` (keyset pagination needs a total order).
  * @internal
  */
-export function sortKeyOf(fields: readonly string[]): SortKeyPart[] {
+export function sortFieldsOf(fields: readonly string[]): string[] {
   const all = [...fields];
   if (!all.includes("_id")) {
     if (!all.includes("_creationTime")) all.push("_creationTime");
     all.push("_id");
   }
-  return all.map(sortKeyPart);
+  return all;
 }
 
-/** The sort-key values of a row, as JSON values, in the key's order. @internal */
-export function sortKeyValues(row: DocumentRow, key: readonly SortKeyPart[]): unknown[] {
-  return key.map((part) => {
-    if (part.sql === COLUMN.id) return row._id;
-    if (part.sql === COLUMN.creationTime) return row._creation_time;
-    return valueAtPath(row.doc, part.field) ?? null;
-  });
+/**
+ * A document's position in an ordering: its values of the sort fields, as JSON values
+ * (a missing field is null). Positions are the same whatever the table's layout, so a
+ * cursor outlives a migration.
+ * @internal
+ */
+export function sortKeyValues(document: StoredDocument, fields: readonly string[]): unknown[] {
+  return fields.map((field) => valueAtPath(document, field) ?? null);
 }

@@ -2,6 +2,9 @@ import { ConvoyError } from "../errors.js";
 import { isValidFieldPath } from "../schema/defineTable.js";
 import { storableValueProblem, stringProblem } from "./storableValue.js";
 
+/** The casts parameters are sent with. @internal */
+export type SqlCast = "jsonb" | "text" | "float8" | "bool" | "int4" | "int8" | "text[]";
+
 /**
  * Collects parameters while a statement is built, so values never enter SQL text.
  * @internal
@@ -10,7 +13,7 @@ export class SqlParams {
   readonly values: unknown[] = [];
 
   /** Adds a parameter and returns its placeholder with an explicit cast; refuses text Postgres cannot hold. */
-  add(value: unknown, cast: "jsonb" | "text" | "float8" | "int4" | "int8" | "text[]"): string {
+  add(value: unknown, cast: SqlCast): string {
     if (cast === "text" && typeof value === "string") refuse(stringProblem(value, "the value"));
     this.values.push(value);
     return `$${this.values.length}::${cast}`;
@@ -39,18 +42,15 @@ export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** The column names of a document table. @internal */
-export const COLUMN = { id: "_id", creationTime: "_creation_time", doc: "doc" } as const;
+/** The system columns of every document table. @internal */
+export const COLUMN = { id: "_id", creationTime: "_creation_time" } as const;
 
 /**
- * The SQL expression (jsonb) of a document field, e.g. `(doc -> 'name')`. The path is
- * checked to be plain identifiers, so it is safe as text; index expressions and queries
- * must produce the same text for Postgres to match them.
+ * Checks that a field path is dotted plain identifiers, so it is safe in SQL text; index
+ * expressions and queries must produce the same text for Postgres to match them.
  * @internal
  */
-export function fieldSql(path: string): string {
-  if (path === "_id") return `to_jsonb(${COLUMN.id})`;
-  if (path === "_creationTime") return `to_jsonb(${COLUMN.creationTime})`;
+export function checkFieldPath(path: string): string[] {
   if (typeof path !== "string" || !isValidFieldPath(path)) {
     const shown = typeof path === "string" ? JSON.stringify(path.slice(0, 80)) : `A ${typeof path}`;
     throw new ConvoyError({
@@ -58,16 +58,16 @@ export function fieldSql(path: string): string {
       message: `${shown} is not a field path: use field names of letters, digits and "_", joined by "."`,
     });
   }
-  const segments = path.split(".");
-  if (segments.length === 1) return `(${COLUMN.doc} -> ${quoteLiteral(path)})`;
-  return `(${COLUMN.doc} #> ${quoteLiteral(`{${segments.join(",")}}`)})`;
+  return path.split(".");
 }
 
-/**
- * The key expression an index stores for a user field: a missing field is indexed as
- * JSON `null`, so every document has a key and keyset pagination never skips one.
- * @internal
- */
-export function indexKeySql(path: string): string {
-  return `COALESCE(${fieldSql(path)}, 'null'::jsonb)`;
+/** `expr -> 'a'` or `expr #> '{a,b}'`: the jsonb value at a path inside a jsonb expression. @internal */
+export function jsonPathSql(expression: string, segments: readonly string[]): string {
+  if (segments.length === 1) return `(${expression} -> ${quoteLiteral(segments[0]!)})`;
+  return `(${expression} #> ${quoteLiteral(`{${segments.join(",")}}`)})`;
+}
+
+/** A missing value as the JSON `null` an index key stores for it. @internal */
+export function nullAsJson(expression: string): string {
+  return `COALESCE(${expression}, 'null'::jsonb)`;
 }

@@ -1,22 +1,12 @@
 import { ConvoyError } from "../errors.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { TableDefinition } from "../schema/defineTable.js";
-import { COLUMN, indexKeySql } from "./sqlText.js";
 
-/** An index as queries see it: its fields (ending in a system field) and key columns. @internal */
+/** An index as queries see it: its fields, ending in a system field. @internal */
 export interface ResolvedIndex {
   name: string;
   /** Fields a range names, in order: user fields then `_creationTime`, or `_id` alone. */
   fields: readonly string[];
-  /** SQL key expressions of the btree, in order; the last one is always `_id`. */
-  keySql: readonly string[];
-}
-
-/** The SQL column or key expression for a field when it is part of a sort or range. @internal */
-export function keySqlOf(field: string): string {
-  if (field === "_id") return COLUMN.id;
-  if (field === "_creationTime") return COLUMN.creationTime;
-  return indexKeySql(field);
 }
 
 /** Looks a table up in the schema, with an error that lists the tables there are. @internal */
@@ -34,10 +24,8 @@ export function tableOf(schema: SchemaDefinition, table: unknown): TableDefiniti
 
 /** Resolves an index name of a table, built-in or declared. @internal */
 export function resolveIndex(tableName: string, table: TableDefinition, name: string): ResolvedIndex {
-  if (name === "by_id") return { name, fields: ["_id"], keySql: [COLUMN.id] };
-  if (name === "by_creation_time") {
-    return { name, fields: ["_creationTime"], keySql: [COLUMN.creationTime, COLUMN.id] };
-  }
+  if (name === "by_id") return { name, fields: ["_id"] };
+  if (name === "by_creation_time") return { name, fields: ["_creationTime"] };
   const declared = table.indexes.find((index) => index.name === name);
   if (declared === undefined) {
     const known = ["by_id", "by_creation_time", ...table.indexes.map((index) => index.name)];
@@ -46,9 +34,5 @@ export function resolveIndex(tableName: string, table: TableDefinition, name: st
       message: `Table "${tableName}" has no index ${JSON.stringify(name)}. Indexes: ${known.join(", ")}. Declare it with .index() in convoy/schema.ts`,
     });
   }
-  return {
-    name,
-    fields: [...declared.fields, "_creationTime"],
-    keySql: [...declared.fields.map(indexKeySql), COLUMN.creationTime, COLUMN.id],
-  };
+  return { name, fields: [...declared.fields, "_creationTime"] };
 }

@@ -1,6 +1,6 @@
 import type { TransactionExecutor } from "../drivers/driver.js";
-import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { WriteListener } from "./documentChange.js";
+import type { TableLayouts } from "./layout/tableLayouts.js";
 import type { ReadListener } from "./readSet.js";
 import { quoteIdent } from "./sqlText.js";
 
@@ -8,9 +8,8 @@ import { quoteIdent } from "./sqlText.js";
 export interface TransactionContext {
   /** Reads go through `query`; writes whose rows are not needed are queued (see {@link TransactionExecutor}). */
   sql: TransactionExecutor;
-  schema: SchemaDefinition;
-  /** The Postgres schema holding Convoy's tables, e.g. `convoy`. */
-  schemaName: string;
+  /** The schema, and how each of its tables is stored. */
+  layouts: TableLayouts;
   onRead: ReadListener | undefined;
   /** Told of each write (mutations only), so the live-query engine can apply it after commit. */
   onWrite: WriteListener | undefined;

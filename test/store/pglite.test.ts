@@ -1,4 +1,5 @@
 import { pgliteFactory } from "../support/testDatabases.js";
 import { describeStoreSuite } from "./storeSuite.js";
 
-describeStoreSuite(pgliteFactory);
+describeStoreSuite(pgliteFactory, "jsonb");
+describeStoreSuite(pgliteFactory, "relational");

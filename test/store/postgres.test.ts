@@ -1,4 +1,5 @@
 import { postgresFactory } from "../support/testDatabases.js";
 import { describeStoreSuite } from "./storeSuite.js";
 
-describeStoreSuite(postgresFactory);
+describeStoreSuite(postgresFactory, "jsonb");
+describeStoreSuite(postgresFactory, "relational");

@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { ConvoyError, type ExpressionOrValue, type FilterBuilder, type Id } from "../../runtime/index.js";
-import { createDocumentStore, type DocumentStore } from "../../runtime/store/documentStore.js";
+import type { DocumentStore } from "../../runtime/store/documentStore.js";
+import { createDocumentStore } from "../../runtime/server/createDocumentStore.js";
 import type { DataModelFromSchema } from "../../runtime/schema/dataModel.js";
 import type { Read } from "../../runtime/store/readSet.js";
 import { Database } from "../../runtime/store/database.js";
 import type { QueryImpl } from "../../runtime/store/query.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
-import { testSchema } from "../support/testSchema.js";
+import { schemaForLayout, testSchema as jsonbTestSchema } from "../support/testSchema.js";
+import type { LayoutKind } from "../../runtime/index.js";
 
-type Store = DocumentStore<DataModelFromSchema<typeof testSchema>>;
-type ProjectDoc = DataModelFromSchema<typeof testSchema>["projects"]["document"];
+type Store = DocumentStore<DataModelFromSchema<typeof jsonbTestSchema>>;
+type ProjectDoc = DataModelFromSchema<typeof jsonbTestSchema>["projects"]["document"];
 
 async function expectConvoyError(promise: Promise<unknown>, code: string, message: RegExp): Promise<ConvoyError> {
   const error = await promise.then(
@@ -25,9 +27,10 @@ async function expectConvoyError(promise: Promise<unknown>, code: string, messag
   return error as ConvoyError;
 }
 
-/** The store's whole contract, run on one driver. */
-export function describeStoreSuite(factory: TestDriverFactory): void {
-  describe.skipIf(factory.unavailable !== null)(`document store on ${factory.name}`, () => {
+/** The store's whole contract, run on one driver and one storage layout. */
+export function describeStoreSuite(factory: TestDriverFactory, layout: LayoutKind = "jsonb"): void {
+  const testSchema = schemaForLayout(jsonbTestSchema, layout);
+  describe.skipIf(factory.unavailable !== null)(`document store on ${factory.name}, ${layout} tables`, () => {
     let database: TestDatabase;
     let store: Store;
 
@@ -40,9 +43,9 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
       await database?.dispose();
     });
     beforeEach(async () => {
-      for (const table of Object.keys(testSchema.tables)) {
-        await database.driver.exec(`DELETE FROM "${database.schemaName}"."${table}"`);
-      }
+      // One statement: relational tables reference each other.
+      const tables = Object.keys(testSchema.tables).map((table) => `"${database.schemaName}"."${table}"`);
+      await database.driver.exec(`TRUNCATE ${tables.join(", ")}`);
     });
 
     const addUser = (name: string, createdAt = 1) => store.mutation((db) => db.insert("users", { name, createdAt }));
@@ -60,15 +63,19 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
         expect(await store.query((db) => db.get("users", id))).toEqual(user);
       });
 
-      it("applies zod defaults and stores plain JSONB readable with SQL", async () => {
+      it(`applies zod defaults and stores plain ${layout === "jsonb" ? "JSONB" : "typed columns"} readable with SQL`, async () => {
         const userId = await addUser("Ada");
         const projectId = await store.mutation((db) => db.insert("projects", { name: "P", userId, createdAt: 5 }));
         expect((await store.query((db) => db.get(projectId)))!.tags).toEqual([]);
+        const columns =
+          layout === "jsonb"
+            ? `doc->>'name' AS name, doc->>'userId' AS user_id, doc->'tags' AS tags`
+            : `name, user_id, tags`;
         const rows = await database.driver.query<{ name: string; user_id: string }>(
-          `SELECT doc->>'name' AS name, doc->>'userId' AS user_id FROM "${database.schemaName}".projects WHERE _id = $1`,
+          `SELECT ${columns} FROM "${database.schemaName}".projects WHERE _id = $1`,
           [projectId],
         );
-        expect(rows).toEqual([{ name: "P", user_id: userId }]);
+        expect(rows).toEqual([{ name: "P", user_id: userId, tags: [] }]);
       });
 
       it("get of a deleted document is null; ids of other tables and garbage are rejected", async () => {
@@ -724,8 +731,7 @@ export function describeStoreSuite(factory: TestDriverFactory): void {
         await database.driver.transaction("", async (tx) => {
           const db = new Database({
             sql: tx,
-            schema: testSchema,
-            schemaName: database.schemaName,
+            layouts: store.layouts,
             onRead: undefined,
             onWrite: undefined,
           });

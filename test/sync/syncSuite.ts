@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { ConvoyError, defineSchema, defineTable } from "../../runtime/index.js";
-import { createDocumentStore } from "../../runtime/store/documentStore.js";
+import { createDocumentStore } from "../../runtime/server/createDocumentStore.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
 import { testSchema } from "../support/testSchema.js";
 
@@ -51,6 +51,8 @@ export function describeSyncSuite(factory: TestDriverFactory): void {
         droppedIndexes: [],
         orphanedTables: [],
         checkedDocuments: 0,
+        alteredColumns: [],
+        pendingLayouts: [],
       });
     });
 

@@ -1,0 +1,12 @@
+/**
+ * jsonb's order of types, which every layout follows: null (and missing) < string <
+ * number < boolean < array < object.
+ * @internal
+ */
+export function typeRank(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value === "string") return 1;
+  if (typeof value === "number") return 2;
+  if (typeof value === "boolean") return 3;
+  return Array.isArray(value) ? 4 : 5;
+}

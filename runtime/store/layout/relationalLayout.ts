@@ -1,0 +1,204 @@
+import { checkFieldPath, jsonPathSql, nullAsJson, quoteIdent, quoteLiteral, type SqlCast } from "../sqlText.js";
+import { jsonbKey, nullableScalarKey, SCALAR_TYPES, scalarKey, type ScalarType } from "./fieldKeys.js";
+import { postgresName, type ColumnSpec, type ColumnType } from "./relationalColumns.js";
+import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
+import type { FieldKey, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
+
+const SCALAR_OF: Record<Exclude<ColumnType, "jsonb">, ScalarType> = {
+  text: SCALAR_TYPES.text,
+  "double precision": SCALAR_TYPES.float8,
+  boolean: SCALAR_TYPES.bool,
+};
+
+const CAST_OF: Record<ColumnType, SqlCast> = {
+  text: "text",
+  "double precision": "float8",
+  boolean: "bool",
+  jsonb: "jsonb",
+};
+
+/** jsonb's order of object keys (shorter first, then bytewise), so documents read alike from both layouts. */
+function jsonbKeyOrder(a: ColumnSpec, b: ColumnSpec): number {
+  if (a.field.length !== b.field.length) return a.field.length - b.field.length;
+  return a.field < b.field ? -1 : a.field > b.field ? 1 : 0;
+}
+
+/**
+ * A jsonb column that may be NULL is read as text: drivers parse JSON `null` and SQL
+ * `NULL` (a missing field) alike, and only the text tells them apart.
+ */
+function readsAsText(spec: ColumnSpec): boolean {
+  return spec.type === "jsonb" && spec.nullMeans === "missing";
+}
+
+function selectSql(spec: ColumnSpec): string {
+  const column = quoteIdent(spec.column);
+  return readsAsText(spec) ? `${column}::text AS ${column}` : column;
+}
+
+function literalSql(value: string | number | boolean): string {
+  return typeof value === "string" ? quoteLiteral(value) : String(value);
+}
+
+/** A relational table's constraint names: `<table>__<column>__<what>`, at most 63 bytes. @internal */
+export function constraintName(table: string, column: string, what: "check" | "fkey"): string {
+  return postgresName(`${table}__${column}__${what}`);
+}
+
+/**
+ * One typed column per field ({@link ColumnSpec}), native indexes on the columns, and a
+ * foreign key for each `defineRef` field. Documents, orders and ranges are the same as
+ * the JSONB layout's (see `fieldKeys.ts`).
+ * @internal
+ */
+export class RelationalLayout implements TableLayout {
+  readonly kind = "relational";
+  readonly selectList: string;
+  private readonly byField: Map<string, ColumnSpec>;
+  /** Columns in the order a jsonb document lists its keys. */
+  private readonly documentOrder: ColumnSpec[];
+
+  constructor(
+    readonly schemaName: string,
+    readonly table: string,
+    readonly tableSql: string,
+    readonly columns: readonly ColumnSpec[],
+  ) {
+    this.byField = new Map(columns.map((column) => [column.field, column]));
+    this.documentOrder = [...columns].sort(jsonbKeyOrder);
+    this.selectList = ["_id", "_creation_time", ...this.documentOrder.map(selectSql)].join(", ");
+  }
+
+  toDocument(row: Record<string, unknown>): StoredDocument {
+    const document: StoredDocument = { _id: row._id as string, _creationTime: row._creation_time as number };
+    for (const spec of this.documentOrder) {
+      const stored = row[spec.column];
+      if (stored === null || stored === undefined) {
+        if (spec.nullMeans === "null") document[spec.field] = null;
+        continue;
+      }
+      const value = readsAsText(spec) ? JSON.parse(stored as string) : stored;
+      // Defined, not assigned: a field named like an Object.prototype member is a field.
+      Object.defineProperty(document, spec.field, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return document;
+  }
+
+  private column(field: string): ColumnSpec | undefined {
+    return this.byField.get(field);
+  }
+
+  /** The jsonb value of a whole column: NULL when the field is missing. */
+  private columnJson(spec: ColumnSpec): string {
+    const column = quoteIdent(spec.column);
+    if (spec.type === "jsonb") return column;
+    return spec.nullMeans === "null" ? nullAsJson(`to_jsonb(${column})`) : `to_jsonb(${column})`;
+  }
+
+  key(field: string): FieldKey {
+    const system = systemKey(field);
+    if (system) return system;
+    const spec = field.includes(".") ? undefined : this.column(field);
+    if (spec === undefined || spec.type === "jsonb") return jsonbKey(field, nullAsJson(this.fieldJson(field)));
+    const scalar = SCALAR_OF[spec.type];
+    const column = quoteIdent(spec.column);
+    return spec.nullMeans === "never" ? scalarKey(field, column, scalar) : nullableScalarKey(field, column, scalar);
+  }
+
+  fieldJson(path: string): string {
+    const system = systemFieldJson(path);
+    if (system !== null) return system;
+    const [top, ...rest] = checkFieldPath(path);
+    const spec = this.column(top!);
+    if (spec === undefined) return "NULL::jsonb";
+    const value = this.columnJson(spec);
+    return rest.length === 0 ? value : jsonPathSql(value, rest);
+  }
+
+  /** A column's parameter for a document's value (undefined: missing). */
+  private value(spec: ColumnSpec, fields: Record<string, unknown>): unknown {
+    const value = Object.hasOwn(fields, spec.field) ? fields[spec.field] : undefined;
+    if (spec.type === "jsonb") return value === undefined ? null : JSON.stringify(value);
+    return value ?? null;
+  }
+
+  insert(id: string, creationTime: number, fields: Record<string, unknown>): Statement {
+    const names = this.columns.map((spec) => quoteIdent(spec.column));
+    const values = this.columns.map((spec, i) => `$${i + 3}::${CAST_OF[spec.type]}`);
+    return {
+      text: `INSERT INTO ${this.tableSql} (_id, _creation_time${names.map((n) => `, ${n}`).join("")}) VALUES ($1::text, $2::float8${values.map((v) => `, ${v}`).join("")})`,
+      params: [id, creationTime, ...this.columns.map((spec) => this.value(spec, fields))],
+    };
+  }
+
+  update(id: string, fields: Record<string, unknown>): Statement {
+    const sets = this.columns.map((spec, i) => `${quoteIdent(spec.column)} = $${i + 2}::${CAST_OF[spec.type]}`);
+    return {
+      text: `UPDATE ${this.tableSql} SET ${sets.join(", ")} WHERE _id = $1::text`,
+      params: [id, ...this.columns.map((spec) => this.value(spec, fields))],
+    };
+  }
+
+  storageColumns(): { column: string; type: string }[] {
+    return this.columns.map((spec) => ({ column: spec.column, type: spec.type }));
+  }
+
+  /** The `CHECK` of a column: finite numbers, allowed values; null when it needs none. @internal */
+  checkSql(spec: ColumnSpec): string | null {
+    const column = quoteIdent(spec.column);
+    const conditions: string[] = [];
+    // NaN and the infinities are not JSON numbers (and NaN sorts above every number).
+    if (spec.type === "double precision") conditions.push(`${column} > '-Infinity' AND ${column} < 'Infinity'`);
+    if (spec.allowed) conditions.push(`${column} IN (${spec.allowed.map(literalSql).join(", ")})`);
+    return conditions.length === 0 ? null : conditions.join(" AND ");
+  }
+
+  /** A column's definition in `CREATE TABLE`. */
+  private columnSql(spec: ColumnSpec): string {
+    const check = this.checkSql(spec);
+    return [
+      `${quoteIdent(spec.column)} ${spec.type}`,
+      spec.nullMeans === "never" ? " NOT NULL" : "",
+      check ? ` CONSTRAINT ${quoteIdent(constraintName(this.table, spec.column, "check"))} CHECK (${check})` : "",
+    ].join("");
+  }
+
+  createTableSql(): string {
+    return `CREATE TABLE IF NOT EXISTS ${this.tableSql} (
+    ${[SYSTEM_COLUMNS_SQL, ...this.columns.map((spec) => this.columnSql(spec))].join(",\n    ")}
+  )`;
+  }
+
+  /** The foreign key of a reference column. @internal */
+  foreignKeySql(spec: ColumnSpec, notValid = false): string {
+    const target = `${quoteIdent(this.schemaName)}.${quoteIdent(spec.references!)}`;
+    const name = quoteIdent(constraintName(this.table, spec.column, "fkey"));
+    return `ALTER TABLE ${this.tableSql} ADD CONSTRAINT ${name} FOREIGN KEY (${quoteIdent(spec.column)}) REFERENCES ${target} (_id) DEFERRABLE INITIALLY DEFERRED${notValid ? " NOT VALID" : ""}`;
+  }
+
+  foreignKeysSql(): string[] {
+    return this.columns.filter((spec) => spec.references !== undefined).map((spec) => this.foreignKeySql(spec));
+  }
+
+  indexColumnsSql(fields: readonly string[]): string {
+    return [...fields.flatMap((field) => this.key(field).parts.map((part) => part.sql)), INDEX_TAIL_SQL].join(", ");
+  }
+
+  documentSql(alias: string): string {
+    const required = this.documentOrder.filter((spec) => spec.nullMeans !== "missing");
+    const optional = this.documentOrder.filter((spec) => spec.nullMeans === "missing");
+    const value = (spec: ColumnSpec) => `${alias}.${quoteIdent(spec.column)}`;
+    // jsonb_build_object takes at most 100 arguments: 50 fields a call.
+    const objects: string[] = [];
+    for (let i = 0; i < required.length || i === 0; i += 50) {
+      const pairs = required.slice(i, i + 50).map((spec) => `${quoteLiteral(spec.field)}, ${value(spec)}`);
+      objects.push(`jsonb_build_object(${pairs.join(", ")})`);
+    }
+    for (const spec of optional) {
+      objects.push(
+        `(CASE WHEN ${value(spec)} IS NULL THEN '{}'::jsonb ELSE jsonb_build_object(${quoteLiteral(spec.field)}, ${value(spec)}) END)`,
+      );
+    }
+    return objects.length === 1 ? objects[0]! : `(${objects.join(" || ")})`;
+  }
+}

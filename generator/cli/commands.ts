@@ -9,6 +9,7 @@ import { findProject, loadDotEnv, shownPath, type ConvoyProject } from "../proje
 import { startServer, type RunningServer } from "../serve.js";
 import { resolveStaticDir } from "../staticFiles.js";
 import { syncSchema } from "../sync/syncSchema.js";
+import { describePendingLayouts } from "./migrateCommand.js";
 import type { ServeOptions } from "./options.js";
 import { exitOnSignals, shutdownTimeoutMs } from "./shutdown.js";
 
@@ -52,6 +53,7 @@ async function buildAndSync(
   if (report.orphanedTables.length > 0) {
     out.log(`Tables no longer in the schema (data kept): ${report.orphanedTables.join(", ")}`);
   }
+  for (const line of describePendingLayouts(report)) out.log(line);
   return built;
 }
 

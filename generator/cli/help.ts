@@ -32,6 +32,7 @@ Commands:
   dev        Sync, generate and serve, then redo it on every change under convoy/
   generate   Bundle convoy/, sync the schema to the database, write convoy/_generated/
   serve      Serve the functions over HTTP and tRPC
+  migrate    Move tables to the storage layout their schema declares (.relational()), online
   help       Show help for a command: convoy help <command>
 
 Run "convoy <command> --help" for a command's options.`,
@@ -73,4 +74,23 @@ ${COMMON}
   --no-typecheck         Skip the type check
 
 ${SHUTDOWN}`,
+
+  migrate: `Usage: convoy migrate [options]
+
+Moves each table to the storage layout its schema declares (.relational(): one
+typed column per field; otherwise JSONB), online: the app keeps serving, reads and
+writes go on, and an interrupted run resumes where it stopped. For each table to move
+it writes a plan, convoy/migrations/NNNN_<table>_to_<layout>.sql (the SQL of every
+step, with a row estimate): review it and commit it with the app. Then it applies
+every plan the database has not finished, in file-name order. See docs/migrations.md.
+
+Options:
+  --dry-run              Write and show the plans; apply nothing
+  --status               Show each migration's progress (running, interrupted, done)
+  --rollback <table>     Return a table to JSONB: cancels a promotion that has not
+                         finished, else migrates it back (with a plan of its own)
+  --table <table>        Move this table even though a rollback returned it (repeatable)
+  --no-wait              Exit if another convoy migrate is running, instead of waiting
+  --batch-size <n>       Rows per backfill batch (default 2000)
+${COMMON}`,
 };

@@ -1,6 +1,7 @@
 import { isConvoyError } from "../../runtime/errors.js";
 import { devCommand, generateCommand, prepareEnvironment, serveCommand, type Output } from "./commands.js";
 import { HELP } from "./help.js";
+import { migrateCommand } from "./migrateCommand.js";
 import { parseOptions } from "./options.js";
 
 const COMMON = ["dir", "database-url", "data-dir", "schema-name"] as const;
@@ -9,6 +10,10 @@ const COMMANDS = {
   serve: {
     run: serveCommand,
     allowed: [...COMMON, "port", "host", "static", "listen-url", "cors-origin", "trust-proxy"],
+  },
+  migrate: {
+    run: migrateCommand,
+    allowed: [...COMMON, "dry-run", "status", "rollback", "table", "no-wait", "batch-size"],
   },
   dev: {
     run: devCommand,

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ConvoyError } from "../../runtime/errors.js";
 import { DEFAULT_PORT } from "../../runtime/client/convoyClient.js";
+import type { MigrateCommandOptions } from "./migrateCommand.js";
 
 /** Options every command understands. */
 export interface CommonOptions {
@@ -40,6 +41,12 @@ const OPTIONS = {
   static: { type: "string" },
   "cors-origin": { type: "string", multiple: true },
   "trust-proxy": { type: "string" },
+  "dry-run": { type: "boolean" },
+  status: { type: "boolean" },
+  rollback: { type: "string" },
+  table: { type: "string", multiple: true },
+  "no-wait": { type: "boolean" },
+  "batch-size": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -76,7 +83,7 @@ export function parseOptions(
   command: string,
   args: string[],
   allowed: readonly (keyof typeof OPTIONS)[],
-): ServeOptions {
+): ServeOptions & MigrateCommandOptions {
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
@@ -99,7 +106,21 @@ export function parseOptions(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConvoyError({ code: "BAD_REQUEST", message: `--port ${portText}: give a port number from 0 to 65535` });
   }
+  const batchText = values["batch-size"] as string | undefined;
+  const batchSize = batchText === undefined ? undefined : Number(batchText);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000)) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `--batch-size ${batchText}: give a whole number of rows, 1 to 1000000`,
+    });
+  }
   return {
+    dryRun: values["dry-run"] === true,
+    status: values.status === true,
+    rollback: values.rollback as string | undefined,
+    tables: (values.table as string[] | undefined) ?? [],
+    wait: values["no-wait"] !== true,
+    batchSize,
     dir: values.dir as string | undefined,
     databaseUrl: (values["database-url"] as string | undefined) ?? process.env.DATABASE_URL,
     dataDir: values["data-dir"] as string | undefined,

@@ -10,6 +10,7 @@ import { ConvoyError } from "../errors.js";
  */
 export function refusedValue(error: unknown): unknown {
   const state = sqlState(error);
+  if (state === "23503") return brokenReference(error);
   if (state === undefined || !(state.startsWith("22") || state.startsWith("54"))) return error;
   const detail = String((error as Error).message ?? "").slice(0, 300);
   const advice =
@@ -22,6 +23,24 @@ export function refusedValue(error: unknown): unknown {
     code: "BAD_REQUEST",
     message: `Postgres refused a value of this call: ${detail}${advice}`,
     data: { sqlState: state },
+    cause: error,
+  });
+}
+
+/**
+ * A foreign key of a relational table refused the commit: a reference to a document
+ * that does not exist, or the deletion of one still referenced. Postgres' detail names
+ * the key; the advice says what to change.
+ */
+function brokenReference(error: unknown): ConvoyError {
+  const detail = String((error as { detail?: unknown }).detail ?? (error as Error).message ?? "").slice(0, 300);
+  const stillReferenced = /still referenced/.test(detail);
+  return new ConvoyError({
+    code: stillReferenced ? "PRECONDITION_FAILED" : "BAD_REQUEST",
+    message: stillReferenced
+      ? `The document is still referenced (${detail}): delete or change the documents that reference it first, in this mutation or an earlier one; nothing of this mutation was kept`
+      : `A reference points at no document (${detail}): insert the referenced document first, or store the id of one that exists; nothing of this mutation was kept`,
+    data: { sqlState: "23503" },
     cause: error,
   });
 }

@@ -1,7 +1,8 @@
 import { checkFieldPath, COLUMN, jsonPathSql, nullAsJson } from "../sqlText.js";
 import { jsonbKey } from "./fieldKeys.js";
 import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
-import type { FieldKey, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
+import { postgresName } from "./relationalColumns.js";
+import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 
 /** The column holding a JSONB table's user fields. @internal */
 export const DOC_COLUMN = "doc";
@@ -71,5 +72,18 @@ export class JsonbLayout implements TableLayout {
 
   documentSql(alias: string): string {
     return `${alias}.${DOC_COLUMN}`;
+  }
+
+  storageFromDocumentSql(doc: string): { column: string; sql: string }[] {
+    return [{ column: DOC_COLUMN, sql: doc }];
+  }
+
+  documentProblemSql(): string | null {
+    return null; // any document fits a jsonb column
+  }
+
+  migrationConstraints(): MigrationConstraint[] {
+    const name = postgresName(`${this.table}__${DOC_COLUMN}__not_null`);
+    return [{ name, definition: `CHECK (${DOC_COLUMN} IS NOT NULL)`, notNullColumn: DOC_COLUMN }];
   }
 }

@@ -2,7 +2,7 @@ import { checkFieldPath, jsonPathSql, nullAsJson, quoteIdent, quoteLiteral, type
 import { jsonbKey, nullableScalarKey, SCALAR_TYPES, scalarKey, type ScalarType } from "./fieldKeys.js";
 import { postgresName, type ColumnSpec, type ColumnType } from "./relationalColumns.js";
 import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
-import type { FieldKey, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
+import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 
 const SCALAR_OF: Record<Exclude<ColumnType, "jsonb">, ScalarType> = {
   text: SCALAR_TYPES.text,
@@ -41,7 +41,7 @@ function literalSql(value: string | number | boolean): string {
 }
 
 /** A relational table's constraint names: `<table>__<column>__<what>`, at most 63 bytes. @internal */
-export function constraintName(table: string, column: string, what: "check" | "fkey"): string {
+export function constraintName(table: string, column: string, what: "check" | "fkey" | "not_null"): string {
   return postgresName(`${table}__${column}__${what}`);
 }
 
@@ -201,4 +201,111 @@ export class RelationalLayout implements TableLayout {
     }
     return objects.length === 1 ? objects[0]! : `(${objects.join(" || ")})`;
   }
+
+  /** The jsonb type a column's values have inside a document. */
+  private static readonly JSON_TYPE: Record<Exclude<ColumnType, "jsonb">, string> = {
+    text: "string",
+    "double precision": "number",
+    boolean: "boolean",
+  };
+
+  /** SQL that holds (never NULL) when the document's value of `spec` fits the column: type, presence, allowed values. */
+  private fitsSql(spec: ColumnSpec, doc: string): string {
+    const value = jsonPathSql(doc, [spec.field]);
+    if (spec.type === "jsonb") return spec.nullMeans === "never" ? `(${value} IS NOT NULL)` : "true";
+    const typed = `coalesce(jsonb_typeof(${value}) = ${quoteLiteral(RelationalLayout.JSON_TYPE[spec.type])}, false)`;
+    // CASE, not AND: the cast of the value may only run once its type is known.
+    const present = spec.allowed
+      ? `(CASE WHEN ${typed} THEN ${valueSql(spec, doc)} IN (${spec.allowed.map(literalSql).join(", ")}) ELSE false END)`
+      : typed;
+    if (spec.nullMeans === "missing") return `(${value} IS NULL OR ${present})`;
+    if (spec.nullMeans === "null") return `(coalesce(${value} = 'null'::jsonb, false) OR ${present})`;
+    return present;
+  }
+
+  storageFromDocumentSql(doc: string, id: string): { column: string; sql: string }[] {
+    const known = `ARRAY[${this.columns.map((spec) => quoteLiteral(spec.field)).join(", ")}]::text[]`;
+    return this.columns.map((spec, i) => {
+      const value = jsonPathSql(doc, [spec.field]);
+      const misfit = (field: string, shown: string, expected: string) =>
+        `${quoteIdent(this.schemaName)}."_misfit"(${quoteLiteral(this.table)}, ${id}, ${field}, ${shown}, ${quoteLiteral(expected)})::${spec.type}`;
+      const expected = describeColumn(spec);
+      const absent =
+        spec.nullMeans === "missing"
+          ? `${value} IS NULL`
+          : spec.nullMeans === "null"
+            ? `${value} = 'null'::jsonb`
+            : "false";
+      const stored = spec.type === "jsonb" ? value : valueSql(spec, doc);
+      let sql = `CASE WHEN ${absent} THEN NULL WHEN ${this.fitsSql(spec, doc)} THEN ${stored} ELSE ${misfit(quoteLiteral(spec.field), value, expected)} END`;
+      // The first column also refuses fields the schema does not have: they would be lost.
+      if (i === 0) {
+        const unknown = `(${doc} - ${known})`;
+        sql = `CASE WHEN ${unknown} <> '{}'::jsonb THEN ${misfit("'(unknown)'", unknown, "no such field in the schema")} ELSE ${sql} END`;
+      }
+      return { column: spec.column, sql };
+    });
+  }
+
+  documentProblemSql(doc: string): string | null {
+    const known = `ARRAY[${this.columns.map((spec) => quoteLiteral(spec.field)).join(", ")}]::text[]`;
+    const cases = [
+      `WHEN jsonb_typeof(${doc}) <> 'object' THEN 'the document is not a JSON object'`,
+      `WHEN (${doc} - ${known}) <> '{}'::jsonb THEN 'fields not in the schema: ' || (SELECT string_agg(k, ', ') FROM jsonb_object_keys(${doc} - ${known}) AS k)`,
+      ...this.columns.map((spec) => {
+        const shown = `coalesce(left(${jsonPathSql(doc, [spec.field])}::text, 100), 'missing')`;
+        return `WHEN NOT ${this.fitsSql(spec, doc)} THEN ${quoteLiteral(`${spec.field}: `)} || ${shown} || ${quoteLiteral(` does not fit ${describeColumn(spec)}`)}`;
+      }),
+      ...this.columns
+        .filter((spec) => spec.references !== undefined)
+        .map((spec) => {
+          const target = `${quoteIdent(this.schemaName)}.${quoteIdent(spec.references!)}`;
+          const id = valueSql(spec, doc);
+          return `WHEN ${id} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} AS referenced WHERE referenced._id = ${id}) THEN ${quoteLiteral(`${spec.field}: `)} || ${id} || ${quoteLiteral(` is not a document of ${spec.references!}`)}`;
+        }),
+    ];
+    return `CASE ${cases.join(" ")} END`;
+  }
+
+  migrationConstraints(): MigrationConstraint[] {
+    return this.columns.flatMap((spec) => {
+      const column = quoteIdent(spec.column);
+      const constraints: MigrationConstraint[] = [];
+      if (spec.nullMeans === "never") {
+        constraints.push({
+          name: constraintName(this.table, spec.column, "not_null"),
+          definition: `CHECK (${column} IS NOT NULL)`,
+          notNullColumn: spec.column,
+        });
+      }
+      const check = this.checkSql(spec);
+      if (check)
+        constraints.push({ name: constraintName(this.table, spec.column, "check"), definition: `CHECK (${check})` });
+      if (spec.references) {
+        const target = `${quoteIdent(this.schemaName)}.${quoteIdent(spec.references)}`;
+        constraints.push({
+          name: constraintName(this.table, spec.column, "fkey"),
+          definition: `FOREIGN KEY (${column}) REFERENCES ${target} (_id) DEFERRABLE INITIALLY DEFERRED`,
+        });
+      }
+      return constraints;
+    });
+  }
+}
+
+/** The typed value of a scalar field inside a document, assuming it fits. */
+function valueSql(spec: ColumnSpec, doc: string): string {
+  const value = jsonPathSql(doc, [spec.field]);
+  if (spec.type === "text") return `(${doc} ->> ${quoteLiteral(spec.field)})`;
+  if (spec.type === "double precision") return `(${value})::double precision`;
+  if (spec.type === "boolean") return `(${value})::boolean`;
+  return value;
+}
+
+/** How a column is described in a misfit report, e.g. `text NOT NULL`. */
+function describeColumn(spec: ColumnSpec): string {
+  const nullable =
+    spec.nullMeans === "never" ? " NOT NULL" : spec.nullMeans === "missing" ? " (NULL: missing)" : " (NULL: null)";
+  const allowed = spec.allowed ? ` IN (${spec.allowed.map((value) => JSON.stringify(value)).join(", ")})` : "";
+  return `${spec.column} ${spec.type}${nullable}${allowed}`;
 }

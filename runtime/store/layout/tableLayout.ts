@@ -73,4 +73,27 @@ export interface TableLayout {
   indexColumnsSql(fields: readonly string[]): string;
   /** The document's user fields as one jsonb expression, from a row named `alias`. */
   documentSql(alias: string): string;
+
+  /**
+   * Each storage column computed from a document (the jsonb SQL `doc`, of the row whose
+   * id is the SQL `id`): what a migration's backfill and shape trigger write. A value
+   * that does not fit its column raises `_misfit` (SQLSTATE 22023).
+   */
+  storageFromDocumentSql(doc: string, id: string): { column: string; sql: string }[];
+  /** A text SQL expression naming why a document cannot be stored in this layout, NULL when it can. */
+  documentProblemSql(doc: string): string | null;
+  /**
+   * The constraints a migration to this layout adds `NOT VALID` at its start and
+   * validates after the backfill; a `notNullColumn` one is then replaced by `SET NOT NULL`.
+   */
+  migrationConstraints(): MigrationConstraint[];
+}
+
+/** A constraint added `NOT VALID`, then validated (see {@link TableLayout.migrationConstraints}). @internal */
+export interface MigrationConstraint {
+  name: string;
+  /** What follows `ADD CONSTRAINT <name>`, without `NOT VALID`. */
+  definition: string;
+  /** Set for the stand-in of a `NOT NULL`: the column to `SET NOT NULL` once it is valid. */
+  notNullColumn?: string;
 }

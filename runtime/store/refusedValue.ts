@@ -33,13 +33,14 @@ export function refusedValue(error: unknown): unknown {
  * the key; the advice says what to change.
  */
 function brokenReference(error: unknown): ConvoyError {
-  const detail = String((error as { detail?: unknown }).detail ?? (error as Error).message ?? "").slice(0, 300);
-  const stillReferenced = /still referenced/.test(detail);
+  const { detail, message } = error as { detail?: unknown; message?: unknown };
+  const shown = (typeof detail === "string" ? detail : typeof message === "string" ? message : "").slice(0, 300);
+  const stillReferenced = /still referenced/.test(shown);
   return new ConvoyError({
     code: stillReferenced ? "PRECONDITION_FAILED" : "BAD_REQUEST",
     message: stillReferenced
-      ? `The document is still referenced (${detail}): delete or change the documents that reference it first, in this mutation or an earlier one; nothing of this mutation was kept`
-      : `A reference points at no document (${detail}): insert the referenced document first, or store the id of one that exists; nothing of this mutation was kept`,
+      ? `The document is still referenced (${shown}): delete or change the documents that reference it first, in this mutation or an earlier one; nothing of this mutation was kept`
+      : `A reference points at no document (${shown}): insert the referenced document first, or store the id of one that exists; nothing of this mutation was kept`,
     data: { sqlState: "23503" },
     cause: error,
   });

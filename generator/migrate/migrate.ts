@@ -7,9 +7,16 @@ import type { LayoutKind } from "../../runtime/schema/defineTable.js";
 import { checkSchemaName, DEFAULT_SCHEMA_NAME } from "../../runtime/store/documentStore.js";
 import { layoutsTable, readStoredLayouts } from "../../runtime/store/layout/tableLayouts.js";
 import { quoteIdent } from "../../runtime/store/sqlText.js";
-import { applyMigration } from "./applyMigration.js";
+import { applyMigration, type ApplyOptions } from "./applyMigration.js";
 import { acquireMigrateLock, migrateLockHolder } from "./migrateLock.js";
-import { cancelStatements, planMigration, schemaHashOf, STEPS, type MigrationPlan } from "./migrationPlan.js";
+import {
+  cancelStatements,
+  planMigration,
+  schemaHashOf,
+  STEPS,
+  type MigrationPlan,
+  type StepName,
+} from "./migrationPlan.js";
 import { migrationsTable } from "./migrationState.js";
 import { parsePlan, planHash, renderPlan } from "./planFile.js";
 
@@ -33,6 +40,8 @@ export interface MigrateOptions {
   onProgress?: (message: string) => void;
   /** Called with each plan before it is applied (the CLI prints it). */
   onPlan?: (plan: MigrationPlan, file: string, text: string) => void;
+  /** Awaited before each step of each plan (see {@link ApplyOptions.beforeStep}). */
+  beforeStep?: (step: StepName, plan: MigrationPlan) => Promise<void> | void;
   now?: () => Date;
 }
 
@@ -90,6 +99,20 @@ async function rowsEstimate(driver: Driver, schemaName: string, table: string): 
   if (row && row.estimate >= 0) return Math.round(row.estimate);
   const [count] = await driver.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${qualified}`);
   return count?.n ?? 0;
+}
+
+function applyOptions(options: MigrateOptions, file: PlanFile, lost: () => boolean): ApplyOptions {
+  const { beforeStep } = options;
+  return {
+    driver: options.driver,
+    plan: file.plan,
+    hash: planHash(file.text),
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(beforeStep ? { beforeStep: (step: StepName) => beforeStep(step, file.plan) } : {}),
+    shouldStop: lost,
+  };
 }
 
 /** Writes a new plan file for `table`, numbered after the existing ones. */
@@ -178,15 +201,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       }
       options.onPlan?.(file.plan, file.path, file.text);
       if (options.dryRun) continue;
-      const outcome = await applyMigration({
-        driver,
-        plan: file.plan,
-        hash: planHash(file.text),
-        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-        ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        shouldStop: () => lock?.lost ?? false,
-      });
+      const outcome = await applyMigration(applyOptions(options, file, () => lock?.lost ?? false));
       if (outcome === "applied") report.applied.push(file.name);
     }
     return report;
@@ -258,15 +273,7 @@ export async function rollback(options: MigrateOptions & { table: string }): Pro
     const files = readPlanFiles(options.plansDir);
     const file = await writePlan(options, schemaName, files, table, "relational", "jsonb");
     options.onPlan?.(file.plan, file.path, file.text);
-    await applyMigration({
-      driver,
-      plan: file.plan,
-      hash: planHash(file.text),
-      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-      ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      shouldStop: () => lock.lost,
-    });
+    await applyMigration(applyOptions(options, file, () => lock.lost));
     return { kind: "migrated", plan: file.name, file: file.path };
   } finally {
     await lock.release();

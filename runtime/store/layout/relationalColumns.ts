@@ -81,16 +81,24 @@ function coreType(schema: z.ZodType): Pick<ColumnSpec, "type" | "allowed" | "ref
   }
 }
 
+/** True when the field schema turns `input` into `output` (e.g. accepts a missing value as missing). */
+function produces(schema: z.ZodType, input: unknown, output: unknown): boolean {
+  try {
+    const result = schema.safeParse(input);
+    return result.success && result.data === output;
+  } catch {
+    return false;
+  }
+}
+
 /** The column of one field, before naming. @internal */
 export function columnTypeOf(schema: z.ZodType): Omit<ColumnSpec, "field" | "column"> {
   let core: unknown = schema;
-  let nullable = false;
-  while (WRAPPERS.has(defOf(core).type)) {
-    const def = defOf(core);
-    if (def.type === "nullable") nullable = true;
-    core = def.innerType;
-  }
-  const optional = (schema as unknown as ZodInternals)._zod.optout === "optional";
+  while (WRAPPERS.has(defOf(core).type)) core = defOf(core).innerType;
+  // What the stored document may hold: the field missing, or null (z.any() allows both).
+  const optional =
+    (schema as unknown as ZodInternals)._zod.optout === "optional" || produces(schema, undefined, undefined);
+  const nullable = produces(schema, null, null);
   const { type, allowed, references } = coreType(core as z.ZodType);
   const extra = { ...(allowed ? { allowed } : {}), ...(references ? { references } : {}) };
   // Missing and null both stored: only jsonb tells them apart (SQL NULL vs JSON null).

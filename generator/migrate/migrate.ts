@@ -193,7 +193,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     for (const file of waiting) {
       const definition = options.schema.tables[file.plan.table];
       const started = recorded.some((row) => row.plan === file.name && row.step !== "planned");
-      if (definition && !started && file.plan.schemaHash !== schemaHashOf(file.plan.table, definition, file.plan.to)) {
+      // A plan that would start moving the table must have been made for its schema as it is
+      // (one whose table is already in its target layout, a new database's, just gets recorded).
+      const now = await readStoredLayouts(driver, schemaName);
+      const wouldMove = (now.get(file.plan.table) ?? "jsonb") === file.plan.from;
+      const stale = definition && file.plan.schemaHash !== schemaHashOf(file.plan.table, definition, file.plan.to);
+      if (stale && wouldMove && !started) {
         throw new ConvoyError({
           code: "PRECONDITION_FAILED",
           message: `${file.path} was planned for another version of table "${file.plan.table}" (its schema changed since). Nothing of it was applied: delete the file and run convoy migrate again to plan it anew.`,

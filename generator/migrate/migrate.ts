@@ -264,13 +264,23 @@ export async function rollback(options: MigrateOptions & { table: string }): Pro
       );
       return { kind: "cancelled", plan: running.plan };
     }
+    if (running?.to_layout === "jsonb") {
+      // A rollback interrupted earlier: resume it.
+      const file = readPlanFiles(options.plansDir).find((plan) => plan.name === running.plan);
+      if (file === undefined) {
+        throw new ConvoyError({
+          code: "PRECONDITION_FAILED",
+          message: `${table} is being returned to JSONB by ${running.plan}, but ${join(options.plansDir, `${running.plan}.sql`)} is missing: restore it (e.g. from git) and run convoy migrate --rollback ${table} again.`,
+        });
+      }
+      options.onPlan?.(file.plan, file.path, file.text);
+      await applyMigration(applyOptions(options, file, () => lock.lost));
+      return { kind: "migrated", plan: file.name, file: file.path };
+    }
     if (running) {
       throw new ConvoyError({
         code: "CONFLICT",
-        message:
-          running.to_layout === "jsonb"
-            ? `${table} is already being returned to JSONB by ${running.plan} (step "${running.step}"): run convoy migrate to finish it.`
-            : `${table} is being migrated by ${running.plan} and has reached its last step ("${running.step}"): run convoy migrate to finish it, then roll back.`,
+        message: `${table} is being migrated by ${running.plan} and has reached its last step ("${running.step}"): run convoy migrate to finish it, then roll back.`,
       });
     }
     const kind = (await readStoredLayouts(driver, schemaName)).get(table) ?? "jsonb";

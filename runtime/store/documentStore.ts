@@ -158,22 +158,24 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
    */
   async query<T>(fn: (db: DatabaseReader<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (;;) {
+      const version = this.layouts.version;
       try {
         return await this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
       } catch (error) {
-        if (!(await this.layoutChanged(error))) throw error;
+        if (!(await this.layoutChanged(error, version))) throw error;
       }
     }
   }
 
   /**
    * True when `error` says a table's shape is gone (a migration's contract step dropped
-   * it) and re-reading the layouts found a change: the transaction, which did not
-   * commit, runs again on the new layout.
+   * it) and the layouts changed since the transaction began (read again now, or by a
+   * concurrent one): the transaction, which did not commit, runs again on the new layout.
    */
-  private async layoutChanged(error: unknown): Promise<boolean> {
+  private async layoutChanged(error: unknown, version: number): Promise<boolean> {
     if (!isShapeGone(error)) return false;
-    return this.layouts.reload(this.driver).catch(() => false);
+    const now = await this.layouts.reload(this.driver).catch(() => this.layouts.version);
+    return now !== version;
   }
 
   /**
@@ -195,6 +197,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (recorded) return recorded.value as T;
       }
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
+      const layoutVersion = this.layouts.version;
       const observer = this.observer() ?? UNOBSERVED;
       const mode = observer.changeLogMode();
       const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = ${quoteLiteral(mode)}; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
@@ -216,7 +219,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (committing && sqlState(error) === undefined) committed();
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
         if (recorded) return recorded.value as T;
-        if (!committing && (await this.layoutChanged(error))) continue;
+        // A statement error (it has a SQLSTATE) means nothing committed, even at COMMIT.
+        if (await this.layoutChanged(error, layoutVersion)) continue;
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({

@@ -1,6 +1,6 @@
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import type { TableDefinition } from "../../runtime/schema/defineTable.js";
-import { relationalColumns, type ColumnSpec } from "../../runtime/store/layout/relationalColumns.js";
+import { relationalColumns, type ColumnSpec } from "../../runtime/schema/relationalColumns.js";
 import { GENERATED_HEADER, importPathOf, moduleIdentifier } from "./header.js";
 import { printTree, treeOf, type FunctionInfo } from "./functionTree.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ConvoyError, defineRef, defineSchema, defineTable } from "../../runtime/index.js";
-import { columnNameOf, relationalColumns } from "../../runtime/store/layout/relationalColumns.js";
+import { columnNameOf, relationalColumns } from "../../runtime/schema/relationalColumns.js";
 
 describe("relational columns", () => {
   it("maps each kind of zod field to the column a SQL user would write", () => {

@@ -3,7 +3,7 @@ import type { SchemaDefinition } from "../../schema/defineSchema.js";
 import type { TableDefinition } from "../../schema/defineTable.js";
 import { quoteIdent } from "../sqlText.js";
 import { JsonbLayout } from "./jsonbLayout.js";
-import { relationalColumns } from "./relationalColumns.js";
+import { relationalColumns } from "../../schema/relationalColumns.js";
 import { RelationalLayout } from "./relationalLayout.js";
 import type { LayoutKind, TableLayout } from "./tableLayout.js";
 

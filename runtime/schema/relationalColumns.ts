@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import type { z } from "zod";
-import { ConvoyError } from "../../errors.js";
-import { referencedTable } from "../../schema/defineRef.js";
+import { ConvoyError } from "../errors.js";
+import { referencedTable } from "./defineRef.js";
 
 /** The SQL type of a relational column. */
 export type ColumnType = "text" | "double precision" | "boolean" | "jsonb";
@@ -122,11 +121,15 @@ export function columnNameOf(field: string): string {
   return postgresName(name);
 }
 
-/** A Postgres identifier of at most 63 bytes: long names keep a prefix and a hash. @internal */
+/**
+ * A Postgres identifier of at most 63 bytes: long names keep a prefix and a hash (FNV-1a,
+ * computed here so that schemas load in browsers too). @internal
+ */
 export function postgresName(name: string): string {
   if (name.length <= 63) return name;
-  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
-  return `${name.slice(0, 54)}_${hash}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return `${name.slice(0, 54)}_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /**

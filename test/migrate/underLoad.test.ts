@@ -252,11 +252,9 @@ describe.skipIf(databaseUrl === null)("migrating a 100,000-document table under 
 
   /** Everything ends as the writers left it: each document once, with its last name; the seed untouched. */
   const expectData = async (server: Server) => {
-    const rows = (await server.runtime.store.query((db: any) => db.query("projects").fullTableScan().collect())) as {
-      _id: string;
-      name: string;
-      userId: string;
-    }[];
+    const rows = await server.runtime.store.query<{ _id: string; name: string; userId: string }[]>((db: any) =>
+      db.query("projects").fullTableScan().collect(),
+    );
     const byId = new Map(rows.map((row) => [row._id, row]));
     expect(byId.size).toBe(rows.length);
     const alive = [...expected].filter(([, name]) => name !== null);

@@ -17,7 +17,7 @@ async function rejection(promise: Promise<unknown>): Promise<ConvoyError> {
 }
 
 const users = defineTable({ name: z.string() }).relational();
-const tasks = <TShape extends z.ZodRawShape = {}>(shape: TShape = {} as TShape) =>
+const tasks = <TShape extends z.ZodRawShape = Record<never, never>>(shape: TShape = {} as TShape) =>
   defineTable({ title: z.string(), ownerId: defineRef("users"), ...shape }).relational();
 
 /** What only relational tables do: references checked at commit, columns psql writes, column DDL on schema changes. */
@@ -126,7 +126,7 @@ export function describeRelationalSuite(factory: TestDriverFactory): void {
         `SELECT new_doc FROM "${database.schemaName}"."_changes" WHERE doc_id = $1 AND old_doc IS NOT NULL`,
         [id],
       );
-      const { _id, _creationTime, ...fields } = (await store.query((db) => db.get(id))) as Record<string, unknown>;
+      const { _id, _creationTime, ...fields } = await store.query<Record<string, unknown>>((db) => db.get(id));
       expect(change?.new_doc).toEqual(fields);
       expect(fields).toEqual({ title: "t", ownerId, order: 3, select: "a", when: null });
       // Constraints hold for psql too.
@@ -144,8 +144,8 @@ export function describeRelationalSuite(factory: TestDriverFactory): void {
       const v1 = defineSchema({ users, tasks: tasks({ done: z.boolean() }) });
       await sync(v1);
       const store = storeOf(v1);
-      const ownerId = await store.mutation((db) => db.insert("users", { name: "Ada" }));
-      const id = await store.mutation((db) => db.insert("tasks", { title: "one", ownerId, done: false }));
+      const ownerId = await store.mutation<string>((db) => db.insert("users", { name: "Ada" }));
+      const id = await store.mutation<string>((db) => db.insert("tasks", { title: "one", ownerId, done: false }));
 
       // Adding a field: optional is a new nullable column; required is refused while rows lack it.
       const optional = await sync(
@@ -168,7 +168,7 @@ export function describeRelationalSuite(factory: TestDriverFactory): void {
       expect((await sync(relaxed)).alteredColumns).toEqual(["tasks.done: NULL allowed"]);
       expect(await column("tasks", "done")).toEqual({ data_type: "boolean", is_nullable: "YES" });
       const relaxedStore = storeOf(relaxed);
-      const open = await relaxedStore.mutation((db) => db.insert("tasks", { title: "open", ownerId }));
+      const open = await relaxedStore.mutation<string>((db) => db.insert("tasks", { title: "open", ownerId }));
       const strict = defineSchema({ users, tasks: tasks({ done: z.boolean(), note: z.string().optional() }) });
       const refused = await rejection(sync(strict));
       expect(refused.message).toContain(`tasks ${open}: done:`);

@@ -216,7 +216,9 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (committing && sqlState(error) === undefined) committed();
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
         if (recorded) return recorded.value as T;
-        if (!committing && (await this.layoutChanged(error))) continue;
+        // Even while committing: writes travel with COMMIT, and a statement that met a dropped
+        // shape failed before COMMIT ran, so nothing committed and the mutation may run again.
+        if (await this.layoutChanged(error)) continue;
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({

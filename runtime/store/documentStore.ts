@@ -158,22 +158,25 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
    */
   async query<T>(fn: (db: DatabaseReader<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (;;) {
+      const generation = this.layouts.generation;
       try {
         return await this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
       } catch (error) {
-        if (!(await this.layoutChanged(error))) throw error;
+        if (!(await this.layoutChanged(error, generation))) throw error;
       }
     }
   }
 
   /**
    * True when `error` says a table's shape is gone (a migration's contract step dropped
-   * it) and re-reading the layouts found a change: the transaction, which did not
-   * commit, runs again on the new layout.
+   * it) and the layouts changed since the attempt began (`generation`): re-reading them
+   * found a change, or a concurrent transaction that met the same error already did.
+   * The transaction, which did not commit, runs again on the new layout.
    */
-  private async layoutChanged(error: unknown): Promise<boolean> {
+  private async layoutChanged(error: unknown, generation: number): Promise<boolean> {
     if (!isShapeGone(error)) return false;
-    return this.layouts.reload(this.driver).catch(() => false);
+    const changed = await this.layouts.reload(this.driver).catch(() => false);
+    return changed || this.layouts.generation !== generation;
   }
 
   /**
@@ -195,6 +198,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (recorded) return recorded.value as T;
       }
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
+      const generation = this.layouts.generation;
       const observer = this.observer() ?? UNOBSERVED;
       const mode = observer.changeLogMode();
       const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = ${quoteLiteral(mode)}; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
@@ -218,7 +222,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (recorded) return recorded.value as T;
         // Even while committing: writes travel with COMMIT, and a statement that met a dropped
         // shape failed before COMMIT ran, so nothing committed and the mutation may run again.
-        if (await this.layoutChanged(error)) continue;
+        if (await this.layoutChanged(error, generation)) continue;
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({

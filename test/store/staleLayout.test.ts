@@ -57,5 +57,46 @@ for (const factory of testDriverFactories) {
         [added, "added"],
       ]);
     });
+
+    // PGlite runs one transaction at a time, so two cannot both be under way on the old layout.
+    it.skipIf(factory.name === "pglite")(
+      "runs a mutation again when a concurrent one already found the new layout",
+      async () => {
+        const { driver } = database;
+        const schemaName = `${database.schemaName}_concurrent`;
+        const dir = mkdtempSync(join(tmpdir(), "convoy-stale-layout-"));
+        try {
+          await syncSchema(driver, jsonbSchema, { schemaName });
+          const stale = createDocumentStore({ schema: relationalSchema, driver, schemaName });
+          const userId = await stale.mutation((db) => db.insert("users", { name: "Ada" }));
+          await syncSchema(driver, relationalSchema, { schemaName });
+          await migrate({ driver, schema: relationalSchema, schemaName, plansDir: dir });
+
+          // The slow mutation queues its insert on the JSONB layout, then waits while another
+          // meets the dropped column and re-reads the layouts; its own commit then fails the
+          // same way, and re-reading finds nothing new: it must still run again.
+          let resume!: () => void;
+          const paused = new Promise<void>((resolve) => (resume = resolve));
+          let runs = 0;
+          const slow = stale.mutation(async (db) => {
+            const id = await db.insert("projects", { name: "slow", userId });
+            if (++runs === 1) await paused;
+            return id;
+          });
+          await stale.mutation((db) => db.insert("projects", { name: "fast", userId }));
+          expect(stale.layouts.of("projects").kind).toBe("relational");
+          resume();
+          await slow;
+          expect(runs).toBe(2);
+
+          const fresh = createDocumentStore({ schema: relationalSchema, driver, schemaName });
+          const names = await fresh.query(async (db) => (await db.query("projects").collect()).map((p) => p.name));
+          expect(names.sort()).toEqual(["fast", "slow"]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+          await driver.exec(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`);
+        }
+      },
+    );
   });
 }

@@ -88,11 +88,20 @@ export class TableLayouts {
     return this.loading;
   }
 
+  /**
+   * Counts the times the layouts in use changed (read first, or found changed): a
+   * transaction that met a dropped shape runs again if it began under an older one.
+   */
+  get generation(): number {
+    return this.changes;
+  }
+  private changes = 0;
+
   /** Reads the stored layouts again; true when some table's changed. */
   async reload(sql: SqlExecutor): Promise<boolean> {
     const stored = await readStoredLayouts(sql, this.schemaName);
     const changed = Object.keys(this.schema.tables).some((table) => this.kindOf(table) !== kindIn(stored, table));
-    this.use(stored);
+    if (changed) this.use(stored);
     this.loading = Promise.resolve();
     return changed;
   }
@@ -101,6 +110,7 @@ export class TableLayouts {
   use(stored: ReadonlyMap<string, LayoutKind>): void {
     this.stored = stored;
     this.layouts.clear();
+    this.changes++;
   }
 
   /** The stored layout kind of a table. */

@@ -11,6 +11,9 @@ export interface LockWait {
   waitedMs: number;
 }
 
+/** A row of the sampler's query: a lock request not granted yet. */
+type WaitRow = Omit<LockWait, "waitedMs"> & { waited_ms: number | null; since: string | null };
+
 /**
  * Polls `pg_locks` every `intervalMs` for lock requests not yet granted, of the sessions
  * whose `application_name` is one of `apps`, and keeps each wait's longest duration
@@ -22,6 +25,7 @@ export class LockSampler {
   private readonly waits = new Map<string, LockWait>();
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** How many times pg_locks was read. */
   samples = 0;
   private sessions: { app: string; pid: number }[] = [];
 
@@ -40,7 +44,7 @@ export class LockSampler {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const { rows } = await this.client.query<Omit<LockWait, "waitedMs"> & { waited_ms: number | null }>(
+      const { rows } = await this.client.query<WaitRow>(
         `SELECT a.application_name AS app, l.pid, l.mode, l.locktype, l.relation::regclass::text AS relation,
                 left(a.query, 160) AS query,
                 EXTRACT(EPOCH FROM clock_timestamp() - l.waitstart)::float8 * 1000 AS waited_ms,
@@ -55,14 +59,11 @@ export class LockSampler {
       );
       this.sessions = sessions.rows;
       this.samples++;
-      for (const row of rows as (Omit<LockWait, "waitedMs"> & { waited_ms: number | null; since: string | null })[]) {
-        const key = `${row.pid} ${row.since ?? row.query}`;
-        const waitedMs = row.waited_ms ?? 0;
-        const seen = this.waits.get(key);
-        if (seen === undefined || seen.waitedMs < waitedMs) {
-          const { waited_ms: _, since: __, ...wait } = row;
-          this.waits.set(key, { ...wait, waitedMs });
-        }
+      for (const { waited_ms, since, ...wait } of rows) {
+        // One wait: this backend, since this moment (waitstart is NULL for an instant when a wait begins).
+        const key = `${wait.pid} ${since ?? wait.query}`;
+        const waitedMs = waited_ms ?? 0;
+        if ((this.waits.get(key)?.waitedMs ?? -1) < waitedMs) this.waits.set(key, { ...wait, waitedMs });
       }
       await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
     }

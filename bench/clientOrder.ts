@@ -8,13 +8,11 @@
  * Env: BENCH_DATABASE_URL, BENCH_MUTATIONS (per burst, default 400), BENCH_ROUNDS
  * (default 3). Creates the schema bench_client_order and drops it at the end.
  */
-import { once } from "node:events";
 import { syncSchema } from "../generator/sync/syncSchema.js";
 import { createConvoyClient } from "../runtime/client/convoyClient.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
 import type { FunctionReference } from "../runtime/functions/functionReference.js";
-import { createConvoyApp } from "../runtime/server/expressApp.js";
-import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
+import { createConvoyServer } from "../runtime/server/convoyServer.js";
 import { DEFAULT_DATABASE_URL, liveFunctions, liveSchema, POOL_SIZE } from "./liveApp.js";
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL;
@@ -27,12 +25,16 @@ async function main(): Promise<void> {
   const driver = createPostgresDriver({ connectionString: DATABASE_URL, maxConnections: POOL_SIZE });
   await driver.exec(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
   await syncSchema(driver, liveSchema, { schemaName: SCHEMA });
-  const runtime = new ConvoyRuntime({ schema: liveSchema, functions: liveFunctions, driver, schemaName: SCHEMA });
-  const server = createConvoyApp({ runtime, functions: liveFunctions }).app.listen(0, "127.0.0.1");
+  const convoy = await createConvoyServer({
+    driver,
+    schema: liveSchema,
+    functions: liveFunctions,
+    schemaName: SCHEMA,
+    closeDatabase: false,
+  });
   try {
-    await once(server, "listening");
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const userId = await runtime.store.mutation((db) => db.insert("users", { name: "bench", createdAt: 1 }));
+    const { url } = await convoy.listen({ port: 0 });
+    const userId = await convoy.runtime.store.mutation((db) => db.insert("users", { name: "bench", createdAt: 1 }));
     console.log(
       `Client mutation order, ${MUTATIONS} one-insert mutations called at once by one client, ${ROUNDS} rounds`,
     );
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    server.close();
+    await convoy.close({ timeoutMs: 1000 });
     await driver.exec(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`).catch(() => {});
     await driver.close();
   }

@@ -3,7 +3,7 @@
  * (`fork`, argv[2] = "postgres" | "pglite") so the servers do not share an event loop
  * with the load generator, and talks to it over the IPC channel (see httpProtocol.ts).
  *
- * - Convoy: `createConvoyApp` over a `ConvoyRuntime` (native `/api/...` and tRPC at `/trpc`).
+ * - Convoy: `createConvoyServer`, as `convoy serve` runs it (native `/api/...` and tRPC at `/trpc`).
  * - postgres mode only, the baseline: a minimal express app with its own `pg.Pool`
  *   running the SQL Convoy runs, either in Convoy's transaction (`/tx/query`,
  *   `/tx/mutation`) or as one autocommit statement (`/auto/query`, `/auto/mutation`).
@@ -23,7 +23,7 @@ import { defineRef, defineSchema, defineTable, functionBuilders } from "../runti
 import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import { generateId } from "../runtime/schema/ids.js";
 import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
-import { createConvoyApp } from "../runtime/server/expressApp.js";
+import { createConvoyServer, type ConvoyServer } from "../runtime/server/convoyServer.js";
 import { nextCreationTime } from "../runtime/store/creationTime.js";
 import {
   BASELINE_SCHEMA,
@@ -196,11 +196,15 @@ function createBaselineApp(pool: pg.Pool, setups: TransactionSetups): Express {
   return app;
 }
 
-async function listen(app: Express): Promise<Server> {
-  const server = createServer(app);
-  // Idle keep-alive connections wait while other contenders run; do not drop them.
+/** Idle keep-alive connections wait while other contenders run; do not drop them. */
+function keepIdleConnections(server: Server): void {
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 121_000;
+}
+
+async function listen(app: Express): Promise<Server> {
+  const server = createServer(app);
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
@@ -239,11 +243,12 @@ async function main(mode: ServerMode): Promise<void> {
   const pool = mode === "postgres" ? new pg.Pool({ connectionString: DATABASE_URL, max: POOL_SIZE }) : null;
   pool?.on("error", () => {});
   const servers: Server[] = [];
-  let liveEngine: LiveQueryEngine | null = null;
+  let convoy: ConvoyServer | null = null;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const server of servers) {
+      await convoy?.close({ timeoutMs: 1000 });
+      for (const server of servers.slice(1)) {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
@@ -252,7 +257,6 @@ async function main(mode: ServerMode): Promise<void> {
           .exec(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE; DROP SCHEMA IF EXISTS "${BASELINE_SCHEMA}" CASCADE`)
           .catch(() => {});
       }
-      await liveEngine?.stop();
       await pool?.end();
       await driver.close();
     })());
@@ -270,12 +274,18 @@ async function main(mode: ServerMode): Promise<void> {
       setups = await recordConvoySql(driver, users);
       await createBaselineTables(driver);
     }
-    // Like `convoy serve`: the live-query engine runs (and, alone on the database, its mutations skip the change log).
-    const live = new LiveQueryEngine({ runtime, onError: (error) => console.error(error) });
-    await live.start();
-    liveEngine = live;
-    const { app } = createConvoyApp({ runtime, functions, live, onError: (error) => console.error(error) });
-    servers.push(await listen(app));
+    // `convoy serve`'s wiring: the live-query engine runs (and, alone on the database, its mutations skip the change log).
+    convoy = await createConvoyServer({
+      driver,
+      schema,
+      functions,
+      schemaName: SCHEMA,
+      closeDatabase: false,
+      onError: (error) => console.error(error),
+    });
+    const { server: convoyServer } = await convoy.listen({ port: 0 });
+    keepIdleConnections(convoyServer);
+    servers.push(convoyServer);
     if (pool && setups) servers.push(await listen(createBaselineApp(pool, setups)));
   } catch (error) {
     send({ type: "failed", id: null, message: message(error) });

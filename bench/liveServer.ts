@@ -1,17 +1,15 @@
 /**
  * The Convoy server bench/live.bench.ts measures, in a child process of its own
  * (`fork`, argv[2] = "engine" | "naive" | "poll", see LiveMode), so SSE clients and the
- * server do not share an event loop. Serves createConvoyApp with a LiveQueryEngine on
- * Postgres, talks to the parent over IPC (see liveApp.ts). Run with --expose-gc so
+ * server do not share an event loop. Serves createConvoyServer (with the engine of the
+ * mode) on Postgres, talks to the parent over IPC (see liveApp.ts). Run with --expose-gc so
  * memory figures are taken after a full collection.
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { syncSchema } from "../generator/sync/syncSchema.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
 import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
-import { createConvoyApp } from "../runtime/server/expressApp.js";
+import { createConvoyServer } from "../runtime/server/convoyServer.js";
 import {
   countingDriver,
   DEFAULT_DATABASE_URL,
@@ -49,46 +47,49 @@ for (let i = 0; i < USERS; i++)
 // bench's time (1e8 ms; the feed's prune timer uses 10x that, which must stay below
 // setInterval's 2^31 - 1 ms), so only the 1 s re-run delivers.
 // `naive`: every mutation re-runs every watch.
-const observe: ConvoyRuntime["observeMutations"] = (observer) =>
-  runtime.observeMutations(
-    mode === "poll"
-      ? { changeLogMode: () => "on", committed: () => {} }
-      : mode === "naive"
-        ? { changeLogMode: () => observer.changeLogMode(), committed: () => live.rerunAll() }
-        : observer,
-  );
-const engineRuntime = Object.create(runtime, { observeMutations: { value: observe } }) as ConvoyRuntime;
-const live: LiveQueryEngine = new LiveQueryEngine({
-  runtime: engineRuntime,
-  pollIntervalMs: mode === "poll" ? 100_000_000 : 2000,
-  onError: (error) => console.error("feed:", message(error)),
-});
-await live.start();
-const timers: NodeJS.Timeout[] = [];
-if (mode === "poll") timers.push(setInterval(() => live.rerunAll(), 1000));
+function engineOf(serving: ConvoyRuntime): LiveQueryEngine {
+  const observe: ConvoyRuntime["observeMutations"] = (observer) =>
+    serving.observeMutations(
+      mode === "poll"
+        ? { changeLogMode: () => "on", committed: () => {} }
+        : mode === "naive"
+          ? { changeLogMode: () => observer.changeLogMode(), committed: () => engine.rerunAll() }
+          : observer,
+    );
+  const engineRuntime = Object.create(serving, { observeMutations: { value: observe } }) as ConvoyRuntime;
+  const engine: LiveQueryEngine = new LiveQueryEngine({
+    runtime: engineRuntime,
+    pollIntervalMs: mode === "poll" ? 100_000_000 : 2000,
+    onError: (error) => console.error("feed:", message(error)),
+  });
+  return engine;
+}
 
-const { app, streams } = createConvoyApp({
-  runtime,
+const convoy = await createConvoyServer({
+  driver,
+  schema: liveSchema,
   functions: liveFunctions,
-  live,
+  schemaName: SERVER_SCHEMA,
+  closeDatabase: false,
+  liveEngine: engineOf,
   onError: (error) => console.error(error),
   // Every simulated subscriber connects from 127.0.0.1: one client as the limit sees it.
   maxStreamsPerClient: 1_000_000,
 });
-const server: Server = app.listen(0, "127.0.0.1");
+const live = convoy.live;
+const timers: NodeJS.Timeout[] = [];
+if (mode === "poll") timers.push(setInterval(() => live.rerunAll(), 1000));
+
+const { server } = await convoy.listen({ port: 0 });
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 121_000;
 server.maxConnections = 100_000;
-await new Promise((resolve) => server.once("listening", resolve));
 
 let stopping: Promise<void> | undefined;
 const stop = () =>
   (stopping ??= (async () => {
     for (const timer of timers) clearInterval(timer);
-    streams?.closeAll();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await live.stop();
+    await convoy.close({ timeoutMs: 1000 });
     await base.exec(`DROP SCHEMA IF EXISTS "${SERVER_SCHEMA}" CASCADE`).catch(() => {});
     await base.close();
   })());
@@ -113,13 +114,13 @@ process.on("message", (raw: unknown) => {
         heapUsed: memory.heapUsed,
         external: memory.external,
         arrayBuffers: memory.arrayBuffers,
-        streams: streams?.size ?? 0,
+        streams: convoy.streams,
       });
     } else {
-      send({ type: "stats", id: command.id, ...live.stats(), statements: count(), streams: streams?.size ?? 0 });
+      send({ type: "stats", id: command.id, ...live.stats(), statements: count(), streams: convoy.streams });
     }
   } catch (error) {
     send({ type: "failed", id: command.id, message: message(error) });
   }
 });
-send({ type: "ready", port: (server.address() as AddressInfo).port, users });
+send({ type: "ready", port: Number(new URL(convoy.url!).port), users });

@@ -1,16 +1,14 @@
 /**
  * The Convoy server bench/soak.ts keeps under load, in a child process of its own
- * (`fork`) so the SSE clients and the server do not share an event loop: the
- * LiveQueryEngine and createConvoyApp on Postgres (schema `bench_soak`), with the
+ * (`fork`) so the SSE clients and the server do not share an event loop:
+ * createConvoyServer on Postgres (schema `bench_soak`), as `convoy serve` runs it, with the
  * users/projects app of bench/liveApp.ts. Talks to the parent over IPC; run with
  * --expose-gc so memory samples are taken after a full collection.
  */
 import type { AddressInfo } from "node:net";
 import { syncSchema } from "../generator/sync/syncSchema.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
-import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
-import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
-import { createConvoyApp } from "../runtime/server/expressApp.js";
+import { createConvoyServer } from "../runtime/server/convoyServer.js";
 import { DEFAULT_DATABASE_URL, liveFunctions, liveSchema, POOL_SIZE } from "./liveApp.js";
 
 /** Postgres schema of the soak's tables (dropped and recreated on start, dropped on stop). */
@@ -48,37 +46,32 @@ try {
   const driver = createPostgresDriver({ connectionString: databaseUrl, maxConnections: POOL_SIZE });
   await driver.exec(`DROP SCHEMA IF EXISTS "${SOAK_SCHEMA}" CASCADE`);
   await syncSchema(driver, liveSchema, { schemaName: SOAK_SCHEMA });
-  const runtime = new ConvoyRuntime({ schema: liveSchema, functions: liveFunctions, driver, schemaName: SOAK_SCHEMA });
-  const users: string[] = [];
-  for (let i = 0; i < userCount; i++)
-    users.push(await runtime.store.mutation((db) => db.insert("users", { name: `user ${i}`, createdAt: i })));
   let errors = 0;
   const onError = (error: unknown) => {
     errors++;
     console.error("soak server:", error instanceof Error ? error.message : error);
   };
-  const live = new LiveQueryEngine({ runtime, onError });
-  await live.start();
-  const { app, streams } = createConvoyApp({
-    runtime,
+  const convoy = await createConvoyServer({
+    driver,
+    schema: liveSchema,
     functions: liveFunctions,
-    live,
+    schemaName: SOAK_SCHEMA,
+    closeDatabase: false,
     onError,
     // Every subscriber connects from 127.0.0.1: lift the per-client stream limit.
     maxStreamsPerClient: 1_000_000,
   });
-  const server = app.listen(0, "127.0.0.1");
+  const users: string[] = [];
+  for (let i = 0; i < userCount; i++)
+    users.push(await convoy.runtime.store.mutation((db) => db.insert("users", { name: `user ${i}`, createdAt: i })));
+  const { server } = await convoy.listen({ port: 0 });
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 121_000;
-  await new Promise((resolve) => server.once("listening", resolve));
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      streams?.closeAll();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await live.stop();
+      await convoy.close({ timeoutMs: 1000 });
       await driver.exec(`DROP SCHEMA IF EXISTS "${SOAK_SCHEMA}" CASCADE`).catch(() => {});
       await driver.close();
     })());
@@ -93,14 +86,14 @@ try {
     gc?.();
     gc?.();
     const memory = process.memoryUsage();
-    const stats = live.stats();
+    const stats = convoy.live.stats();
     send({
       type: "sample",
       id: command.id,
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       external: memory.external,
-      streams: streams?.size ?? 0,
+      streams: convoy.streams,
       watches: stats.watches,
       runs: stats.runs,
       pushes: stats.pushes,

@@ -68,10 +68,9 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
     writeIfChanged(join(out, "router.ts"), routerTemplate(), changedFiles);
     writeIfChanged(join(out, "http.ts"), httpTemplate(), changedFiles);
     if (hasPackage(project, "drizzle-orm")) {
-      const tables = Object.keys(app.schema.tables);
       writeIfChanged(
         join(out, "drizzle.ts"),
-        drizzleTemplate(tables, options.schemaName ?? DEFAULT_SCHEMA_NAME),
+        drizzleTemplate(app.schema, options.schemaName ?? DEFAULT_SCHEMA_NAME),
         changedFiles,
       );
     }

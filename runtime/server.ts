@@ -18,6 +18,17 @@ export {
   type CreateConvoyRuntimeOptions,
 } from "./server/convoyRuntime.js";
 export {
+  createConvoyServer,
+  type CloseOptions,
+  type CloseReport,
+  type ConvoyServer,
+  type ConvoyServerContext,
+  type ConvoyServerFeature,
+  type ConvoyServerOptions,
+  type ConvoyServerRouterOptions,
+} from "./server/convoyServer.js";
+export type { LiveQueryEngine, LiveStats, WatchUpdate } from "./live/liveQueryEngine.js";
+export {
   createConvoyApp,
   convoyTRPC,
   DEFAULT_MAX_STREAMS_PER_CLIENT,
@@ -31,4 +42,5 @@ export {
   type ConvoyContext,
   type ConvoyRouterOptions,
   type ConvoyRouterRecord,
+  type TRPCInstance,
 } from "./server/trpcRouter.js";

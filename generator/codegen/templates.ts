@@ -1,3 +1,6 @@
+import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
+import type { TableDefinition } from "../../runtime/schema/defineTable.js";
+import { relationalColumns, type ColumnSpec } from "../../runtime/schema/relationalColumns.js";
 import { GENERATED_HEADER, importPathOf, moduleIdentifier } from "./header.js";
 import { printTree, treeOf, type FunctionInfo } from "./functionTree.js";
 
@@ -94,21 +97,62 @@ export function createClient(options?: ConvoyClientOptions): ConvoyClient {
 `;
 }
 
-/** `_generated/drizzle.ts`: drizzle-orm definitions of the Convoy tables, typed from the schema. */
-export function drizzleTemplate(tables: readonly string[], schemaName: string): string {
-  const definitions = [...tables].sort().map(
-    (table) => `export const ${table} = convoySchema.table("${table}", {
-  _id: text("_id").primaryKey().$type<Id<"${table}">>(),
-  _creationTime: doublePrecision("_creation_time").notNull(),
-  doc: jsonb("doc").$type<Fields<"${table}">>().notNull(),
-});`,
-  );
+/** The drizzle-orm builder of a relational column's type. */
+const DRIZZLE_COLUMN: Record<ColumnSpec["type"], string> = {
+  text: "text",
+  "double precision": "doublePrecision",
+  boolean: "boolean",
+  jsonb: "jsonb",
+};
+
+/** One table's drizzle definition: `doc` for a JSONB table, one typed column per field for a relational one. */
+function drizzleTable(table: string, definition: TableDefinition): string {
+  const system = [
+    `  _id: text("_id").primaryKey().$type<Id<"${table}">>(),`,
+    `  _creationTime: doublePrecision("_creation_time").notNull(),`,
+  ];
+  const fields =
+    definition.layout === "relational"
+      ? relationalColumns(table, definition.validator.shape).map((spec) => {
+          const field = JSON.stringify(spec.field);
+          const key = /^[A-Za-z_$][\w$]*$/.test(spec.field) ? spec.field : field;
+          // Plain text, numbers and booleans type themselves; ids, enums and JSON take the field's type.
+          const type =
+            spec.references !== undefined
+              ? `.$type<Id<"${spec.references}">>()`
+              : spec.type === "jsonb" || spec.allowed !== undefined
+                ? `.$type<NonNullable<Fields<"${table}">[${field}]>>()`
+                : "";
+          const notNull = spec.nullMeans === "never" ? ".notNull()" : "";
+          // Typed as AnyPgColumn so tables that reference each other (or themselves) type-check.
+          const references =
+            spec.references !== undefined ? `.references((): AnyPgColumn => ${spec.references}._id)` : "";
+          return `  ${key}: ${DRIZZLE_COLUMN[spec.type]}("${spec.column}")${type}${notNull}${references},`;
+        })
+      : [`  doc: jsonb("doc").$type<Fields<"${table}">>().notNull(),`];
+  return `export const ${table} = convoySchema.table("${table}", {
+${[...system, ...fields].join("\n")}
+});`;
+}
+
+/**
+ * `_generated/drizzle.ts`: drizzle-orm definitions of the Convoy tables, typed from the
+ * schema, in the layout each table declares: `doc` for JSONB tables, typed columns for
+ * relational ones (those exist once `convoy migrate` has moved the table).
+ */
+export function drizzleTemplate(schema: SchemaDefinition, schemaName: string): string {
+  const tables = Object.keys(schema.tables).sort();
+  const definitions = tables.map((table) => drizzleTable(table, schema.tables[table]!));
+  const relational = tables.some((table) => schema.tables[table]!.layout === "relational");
+  const builders = relational
+    ? "boolean, doublePrecision, jsonb, pgSchema, text, type AnyPgColumn"
+    : "doublePrecision, jsonb, pgSchema, text";
   return `${GENERATED_HEADER}
-import { doublePrecision, jsonb, pgSchema, text } from "drizzle-orm/pg-core";
+import { ${builders} } from "drizzle-orm/pg-core";
 import type { Id } from "convoy";
 import type { DataModel } from "./server.js";
 
-/** A table's user fields, as stored in its \`doc\` JSONB column. */
+/** A table's user fields, as the documents hold them. */
 type Fields<TTable extends keyof DataModel> = Omit<DataModel[TTable]["document"], "_id" | "_creationTime">;
 
 /** The Postgres schema holding Convoy's tables. */

@@ -21,6 +21,8 @@ export interface ApplyOptions {
   onProgress?: (message: string) => void;
   /** Checked between statements: when it returns true the migration stops (a lost migration lock). */
   shouldStop?: () => boolean;
+  /** Awaited before each step runs (progress displays; tests interleave writes or stop here). */
+  beforeStep?: (step: StepName) => Promise<void> | void;
 }
 
 /** How an {@link applyMigration} ended. */
@@ -90,6 +92,7 @@ export async function applyMigration(options: ApplyOptions): Promise<ApplyOutcom
   const runner = new StepRunner(options, row!);
   const done = row!.step === "planned" ? -1 : STEPS.indexOf(row!.step);
   for (const step of plan.steps.slice(done + 1)) {
+    await options.beforeStep?.(step.name);
     progress(`${plan.table}: ${step.name}...`);
     const started = performance.now();
     await runner.run(step);

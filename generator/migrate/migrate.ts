@@ -7,9 +7,16 @@ import type { LayoutKind } from "../../runtime/schema/defineTable.js";
 import { checkSchemaName, DEFAULT_SCHEMA_NAME } from "../../runtime/store/documentStore.js";
 import { layoutsTable, readStoredLayouts } from "../../runtime/store/layout/tableLayouts.js";
 import { quoteIdent } from "../../runtime/store/sqlText.js";
-import { applyMigration } from "./applyMigration.js";
+import { applyMigration, type ApplyOptions } from "./applyMigration.js";
 import { acquireMigrateLock, migrateLockHolder } from "./migrateLock.js";
-import { cancelStatements, planMigration, schemaHashOf, STEPS, type MigrationPlan } from "./migrationPlan.js";
+import {
+  cancelStatements,
+  planMigration,
+  schemaHashOf,
+  STEPS,
+  type MigrationPlan,
+  type StepName,
+} from "./migrationPlan.js";
 import { migrationsTable } from "./migrationState.js";
 import { parsePlan, planHash, renderPlan } from "./planFile.js";
 
@@ -33,6 +40,8 @@ export interface MigrateOptions {
   onProgress?: (message: string) => void;
   /** Called with each plan before it is applied (the CLI prints it). */
   onPlan?: (plan: MigrationPlan, file: string, text: string) => void;
+  /** Awaited before each step of each plan (see {@link ApplyOptions.beforeStep}). */
+  beforeStep?: (step: StepName, plan: MigrationPlan) => Promise<void> | void;
   now?: () => Date;
 }
 
@@ -90,6 +99,20 @@ async function rowsEstimate(driver: Driver, schemaName: string, table: string): 
   if (row && row.estimate >= 0) return Math.round(row.estimate);
   const [count] = await driver.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${qualified}`);
   return count?.n ?? 0;
+}
+
+function applyOptions(options: MigrateOptions, file: PlanFile, lost: () => boolean): ApplyOptions {
+  const { beforeStep } = options;
+  return {
+    driver: options.driver,
+    plan: file.plan,
+    hash: planHash(file.text),
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(beforeStep ? { beforeStep: (step: StepName) => beforeStep(step, file.plan) } : {}),
+    shouldStop: lost,
+  };
 }
 
 /** Writes a new plan file for `table`, numbered after the existing ones. */
@@ -170,7 +193,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     for (const file of waiting) {
       const definition = options.schema.tables[file.plan.table];
       const started = recorded.some((row) => row.plan === file.name && row.step !== "planned");
-      if (definition && !started && file.plan.schemaHash !== schemaHashOf(file.plan.table, definition, file.plan.to)) {
+      // A plan that would start moving the table must have been made for its schema as it is
+      // (one whose table is already in its target layout, a new database's, just gets recorded).
+      const now = await readStoredLayouts(driver, schemaName);
+      const wouldMove = (now.get(file.plan.table) ?? "jsonb") === file.plan.from;
+      const stale = definition && file.plan.schemaHash !== schemaHashOf(file.plan.table, definition, file.plan.to);
+      if (stale && wouldMove && !started) {
         throw new ConvoyError({
           code: "PRECONDITION_FAILED",
           message: `${file.path} was planned for another version of table "${file.plan.table}" (its schema changed since). Nothing of it was applied: delete the file and run convoy migrate again to plan it anew.`,
@@ -178,15 +206,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       }
       options.onPlan?.(file.plan, file.path, file.text);
       if (options.dryRun) continue;
-      const outcome = await applyMigration({
-        driver,
-        plan: file.plan,
-        hash: planHash(file.text),
-        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-        ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        shouldStop: () => lock?.lost ?? false,
-      });
+      const outcome = await applyMigration(applyOptions(options, file, () => lock?.lost ?? false));
       if (outcome === "applied") report.applied.push(file.name);
     }
     return report;
@@ -244,13 +264,23 @@ export async function rollback(options: MigrateOptions & { table: string }): Pro
       );
       return { kind: "cancelled", plan: running.plan };
     }
+    if (running?.to_layout === "jsonb") {
+      // A rollback interrupted earlier: resume it.
+      const file = readPlanFiles(options.plansDir).find((plan) => plan.name === running.plan);
+      if (file === undefined) {
+        throw new ConvoyError({
+          code: "PRECONDITION_FAILED",
+          message: `${table} is being returned to JSONB by ${running.plan}, but ${join(options.plansDir, `${running.plan}.sql`)} is missing: restore it (e.g. from git) and run convoy migrate --rollback ${table} again.`,
+        });
+      }
+      options.onPlan?.(file.plan, file.path, file.text);
+      await applyMigration(applyOptions(options, file, () => lock.lost));
+      return { kind: "migrated", plan: file.name, file: file.path };
+    }
     if (running) {
       throw new ConvoyError({
         code: "CONFLICT",
-        message:
-          running.to_layout === "jsonb"
-            ? `${table} is already being returned to JSONB by ${running.plan} (step "${running.step}"): run convoy migrate to finish it.`
-            : `${table} is being migrated by ${running.plan} and has reached its last step ("${running.step}"): run convoy migrate to finish it, then roll back.`,
+        message: `${table} is being migrated by ${running.plan} and has reached its last step ("${running.step}"): run convoy migrate to finish it, then roll back.`,
       });
     }
     const kind = (await readStoredLayouts(driver, schemaName)).get(table) ?? "jsonb";
@@ -258,15 +288,7 @@ export async function rollback(options: MigrateOptions & { table: string }): Pro
     const files = readPlanFiles(options.plansDir);
     const file = await writePlan(options, schemaName, files, table, "relational", "jsonb");
     options.onPlan?.(file.plan, file.path, file.text);
-    await applyMigration({
-      driver,
-      plan: file.plan,
-      hash: planHash(file.text),
-      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-      ...(options.lockTimeoutMs ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      shouldStop: () => lock.lost,
-    });
+    await applyMigration(applyOptions(options, file, () => lock.lost));
     return { kind: "migrated", plan: file.name, file: file.path };
   } finally {
     await lock.release();

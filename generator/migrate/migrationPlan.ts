@@ -13,7 +13,7 @@ import {
   postgresIndexName,
   tableIndexes,
 } from "../../runtime/store/ddl.js";
-import { postgresName } from "../../runtime/store/layout/relationalColumns.js";
+import { postgresName } from "../../runtime/schema/relationalColumns.js";
 import { RelationalLayout } from "../../runtime/store/layout/relationalLayout.js";
 import type { LayoutKind, TableLayout } from "../../runtime/store/layout/tableLayout.js";
 import { createTableLayout, layoutsTable } from "../../runtime/store/layout/tableLayouts.js";

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from "../../runtime/drivers/driver.js";
 import { ConvoyError } from "../../runtime/errors.js";
-import type { ColumnSpec } from "../../runtime/store/layout/relationalColumns.js";
+import type { ColumnSpec } from "../../runtime/schema/relationalColumns.js";
 import { constraintName, RelationalLayout } from "../../runtime/store/layout/relationalLayout.js";
 import type { TableLayout } from "../../runtime/store/layout/tableLayout.js";
 import { layoutsTable } from "../../runtime/store/layout/tableLayouts.js";

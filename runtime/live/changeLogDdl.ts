@@ -1,5 +1,5 @@
 import type { TableLayout } from "../store/layout/tableLayout.js";
-import { postgresName } from "../store/layout/relationalColumns.js";
+import { postgresName } from "../schema/relationalColumns.js";
 import { quoteIdent, quoteLiteral } from "../store/sqlText.js";
 
 /**

@@ -20,6 +20,12 @@ export interface PeerPresenceOptions {
 const GUARD_POLL_MS = 5;
 /** How long a feed that finds itself alone waits for the guard before it stays shared instead. */
 const SOLO_WAIT_MS = 2000;
+/**
+ * How long one request for the guard waits in Postgres's lock queue before it is made
+ * again. A waiting statement holds a snapshot, which holds back VACUUM and makes
+ * `CREATE INDEX CONCURRENTLY` wait for it, so no request waits longer than this.
+ */
+const GUARD_REQUEST_MS = 1000;
 
 const LOCKS_OF_SCHEMA = `FROM pg_locks
   WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -84,6 +90,7 @@ export class PeerPresence {
     this.lossReported = false;
     const session: DriverSession = await this.options.openSession((error) => this.lost(session, error));
     this.session = session;
+    await session.query(`SET lock_timeout = '${GUARD_REQUEST_MS}ms'`);
     await session.query(`SELECT pg_advisory_lock_shared($1::int, $2::int), pg_advisory_lock($3::int, $4::int)`, [
       FEED_LOCKS.presence,
       this.schemaKey,
@@ -165,16 +172,29 @@ export class PeerPresence {
     await session?.close();
   }
 
-  /** Asks for the guard on `session`; the request waits in Postgres's lock queue until granted. */
+  /**
+   * Asks for the guard on `session`: the request waits in Postgres's lock queue until
+   * granted, made again every {@link GUARD_REQUEST_MS} (the session's lock_timeout) so
+   * that it never holds a snapshot for long. Between two requests nobody can skip the
+   * log unseen: a feed is joined only once some feed holds the guard.
+   */
   private requestGuard(session: DriverSession): { granted: boolean } {
     const guard = { granted: false };
     this.guard = guard;
-    session.query(`SELECT pg_advisory_lock($1::int, $2::int)`, [FEED_LOCKS.guard, this.schemaKey]).then(
-      () => {
-        guard.granted = true;
-      },
-      (error: unknown) => this.lost(session, error),
-    );
+    const request = (): void => {
+      session.query(`SELECT pg_advisory_lock($1::int, $2::int)`, [FEED_LOCKS.guard, this.schemaKey]).then(
+        () => {
+          guard.granted = true;
+        },
+        (error: unknown) => {
+          const timedOut = (error as { code?: unknown } | null)?.code === "55P03";
+          if (!timedOut) return this.lost(session, error);
+          // Still wanted (not left, not replaced by a rejoin): ask again.
+          if (this.session === session && this.guard === guard) request();
+        },
+      );
+    };
+    request();
     return guard;
   }
 

@@ -2,7 +2,7 @@ import { ConvoyError } from "../errors.js";
 import type { TableDefinition } from "./defineTable.js";
 import { TABLE_NAME_PATTERN } from "./ids.js";
 import { referencedTable } from "./defineRef.js";
-import { relationalColumns } from "../store/layout/relationalColumns.js";
+import { relationalColumns } from "./relationalColumns.js";
 
 /** A map of table name to {@link TableDefinition}. */
 export type TableDefinitions = Record<string, TableDefinition<any, any>>;

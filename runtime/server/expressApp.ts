@@ -66,6 +66,10 @@ export interface ConvoyAppOptions {
    * `trust proxy` behind a proxy so it is the visitor's).
    */
   clientKey?: (request: IncomingMessage, auth: UserIdentity | null) => string;
+  /** Mounts more routes after Convoy's own endpoints and before its `/api` 404 (server features). */
+  routes?: (app: Express) => void;
+  /** Aborted at shutdown: tRPC `live.*` subscriptions end so their clients reconnect elsewhere. */
+  closing?: AbortSignal;
 }
 
 /** Streams one client may hold open, by default. */
@@ -148,6 +152,7 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
     const router: AnyTRPCRouter = createConvoyRouter(convoyTRPC, functions, {
       dev: report.dev,
       ...(options.live ? { live: options.live } : {}),
+      ...(options.closing ? { closing: options.closing } : {}),
     });
     trpcHandler = createExpressMiddleware({
       router,
@@ -226,6 +231,7 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
     });
   }
   app.use(trpcPath, trpcGate({ readAuth, clientKey, streamLimit, report, handler: () => trpcHandler }));
+  options.routes?.(app);
   app.use("/api", (_request, response) => {
     response.status(404).json({
       error: {

@@ -75,6 +75,12 @@ type FunctionsRecord<TTree, TMeta> = {
   ]: TTree[K] extends AnyConvoyFunction ? ProcedureOf<TTree[K], TMeta> : ConvoyRouterRecord<TTree[K], TMeta>;
 };
 
+/** A tRPC instance (`initTRPC...create()`), yours or Convoy's: what a Convoy router is built on. */
+export interface TRPCInstance<TRoot extends AnyTRPCRootTypes> {
+  router: TRPCRouterBuilder<TRoot>;
+  procedure: TRPCProcedureBuilder<TRoot["ctx"], TRoot["meta"], any, any, any, any, any, any>;
+}
+
 /** Options of {@link createConvoyRouter}. */
 export interface ConvoyRouterOptions<TContext> {
   /** The runtime to call; by default the context's `convoy`. */
@@ -91,6 +97,11 @@ export interface ConvoyRouterOptions<TContext> {
   dev?: boolean;
   /** The live-query engine behind the `live.*` subscriptions; by default the context's `live`. */
   live?: LiveQueryEngine;
+  /**
+   * Aborted when the server shuts down: open `live.*` subscriptions then end with
+   * SERVICE_UNAVAILABLE, which tRPC's `httpSubscriptionLink` answers by reconnecting.
+   */
+  closing?: AbortSignal;
 }
 
 const TRPC_CODES = new Set([
@@ -109,6 +120,14 @@ const TRPC_CODES = new Set([
   "NOT_IMPLEMENTED",
   "SERVICE_UNAVAILABLE",
 ]);
+
+/** Ends a subscription at shutdown with a code tRPC's clients retry on. */
+function shuttingDown(): TRPCError {
+  return new TRPCError({
+    code: "SERVICE_UNAVAILABLE",
+    message: "The server is shutting down; the subscription reconnects to another instance",
+  });
+}
 
 /**
  * What a thrown error becomes over tRPC: a ConvoyError keeps its message (and its
@@ -146,10 +165,7 @@ export function toTRPCError(error: unknown, dev = false): TRPCError {
  * ```
  */
 export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends FunctionTree>(
-  t: {
-    router: TRPCRouterBuilder<TRoot>;
-    procedure: TRPCProcedureBuilder<TRoot["ctx"], TRoot["meta"], any, any, any, any, any, any>;
-  },
+  t: TRPCInstance<TRoot>,
   functions: TTree,
   options: ConvoyRouterOptions<TRoot["ctx"]> = {},
 ): TRPCBuiltRouter<TRoot, ConvoyRouterRecord<TTree, TRoot["meta"]>> {
@@ -199,10 +215,15 @@ export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends
           }
           runtimeOf(ctx);
           const auth = await authOf(ctx);
-          for await (const update of watchUpdates(engine, dotted, input, auth, signal)) {
-            if ("error" in update) throw toTRPCError(new ConvoyError(update.error), options.dev);
-            yield update.value;
+          const closing = options.closing;
+          const until = closing && signal ? AbortSignal.any([signal, closing]) : (closing ?? signal);
+          if (!closing?.aborted) {
+            for await (const update of watchUpdates(engine, dotted, input, auth, until)) {
+              if ("error" in update) throw toTRPCError(new ConvoyError(update.error), options.dev);
+              yield update.value;
+            }
           }
+          if (closing?.aborted) throw shuttingDown();
         });
         continue;
       }

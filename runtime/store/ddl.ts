@@ -1,7 +1,7 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { TableDefinition } from "../schema/defineTable.js";
 import { mutationLockTable } from "./documentStore.js";
-import { postgresName } from "./layout/relationalColumns.js";
 import { INDEX_TAIL_SQL } from "./layout/systemKeys.js";
 import type { LayoutKind, TableLayout } from "./layout/tableLayout.js";
 import { layoutsTableSql } from "./layout/tableLayouts.js";
@@ -19,7 +19,10 @@ export interface ManagedIndex {
 
 /** The Postgres name of a managed index: `<table>__<index>`, hashed when too long. @internal */
 export function postgresIndexName(table: string, index: string): string {
-  return postgresName(`${table}__${index}`);
+  const name = `${table}__${index}`;
+  if (name.length <= 63) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
+  return `${name.slice(0, 54)}_${hash}`;
 }
 
 /** The comment that marks an index as Convoy's and says what it indexes. @internal */

@@ -158,25 +158,24 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
    */
   async query<T>(fn: (db: DatabaseReader<TDataModel>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     for (;;) {
-      const generation = this.layouts.generation;
+      const version = this.layouts.version;
       try {
         return await this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
       } catch (error) {
-        if (!(await this.layoutChanged(error, generation))) throw error;
+        if (!(await this.layoutChanged(error, version))) throw error;
       }
     }
   }
 
   /**
    * True when `error` says a table's shape is gone (a migration's contract step dropped
-   * it) and the layouts changed since the attempt began (`generation`): re-reading them
-   * found a change, or a concurrent transaction that met the same error already did.
-   * The transaction, which did not commit, runs again on the new layout.
+   * it) and the layouts changed since the transaction began (read again now, or by a
+   * concurrent one): the transaction, which did not commit, runs again on the new layout.
    */
-  private async layoutChanged(error: unknown, generation: number): Promise<boolean> {
+  private async layoutChanged(error: unknown, version: number): Promise<boolean> {
     if (!isShapeGone(error)) return false;
-    const changed = await this.layouts.reload(this.driver).catch(() => false);
-    return changed || this.layouts.generation !== generation;
+    const now = await this.layouts.reload(this.driver).catch(() => this.layouts.version);
+    return now !== version;
   }
 
   /**
@@ -198,7 +197,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (recorded) return recorded.value as T;
       }
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
-      const generation = this.layouts.generation;
+      const layoutVersion = this.layouts.version;
       const observer = this.observer() ?? UNOBSERVED;
       const mode = observer.changeLogMode();
       const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = ${quoteLiteral(mode)}; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
@@ -220,9 +219,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         if (committing && sqlState(error) === undefined) committed();
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
         if (recorded) return recorded.value as T;
-        // Even while committing: writes travel with COMMIT, and a statement that met a dropped
-        // shape failed before COMMIT ran, so nothing committed and the mutation may run again.
-        if (await this.layoutChanged(error, generation)) continue;
+        // A statement error (it has a SQLSTATE) means nothing committed, even at COMMIT.
+        if (await this.layoutChanged(error, layoutVersion)) continue;
         if (!isRetryable(error)) throw error;
         if (attempt >= this.maxAttempts) {
           throw new ConvoyError({

@@ -52,8 +52,9 @@ export async function demo(url: string) {
   const created: number = viaTrpc[0]!.createdAt;
   // @ts-expect-error name must be a string
   await trpc.users.createUser.mutate({ name: 1 });
-  const doc: { name: string; userId: Id<"users">; createdAt: number } = (null as unknown as typeof projects.$inferSelect).doc;
-  return { name, created, doc };
+  // projects is relational: drizzle sees its typed columns.
+  const row: { name: string; userId: Id<"users">; createdAt: number } = null as unknown as typeof projects.$inferSelect;
+  return { name, created, row };
 }
 `;
 

@@ -1,14 +1,13 @@
-import type { Server } from "node:http";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { type LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
-import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
+import { createConvoyServer, type ConvoyServer } from "../../runtime/server/convoyServer.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
-import { startLive, type LiveHarness } from "../support/liveHarness.js";
 import { testDriverFactories } from "../support/testDatabases.js";
+import { startTestServer, type TestServer } from "../support/testServer.js";
+import { testSchema } from "../support/testSchema.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -17,35 +16,34 @@ const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
 
 for (const factory of testDriverFactories) {
   describe.skipIf(factory.unavailable !== null)(`client.watch on ${factory.name}`, () => {
-    let live: LiveHarness;
-    let engine: LiveQueryEngine;
-    let convoy: ConvoyApp;
-    let server: Server;
-    let port: number;
+    let started: TestServer;
+    /** The server running now (a restart replaces it). */
+    let convoy: ConvoyServer;
     let client: ConvoyClient;
 
-    const listen = async (atPort: number) => {
-      server = convoy.app.listen(atPort, "127.0.0.1");
-      await new Promise((resolve) => server.once("listening", resolve));
-      port = (server.address() as { port: number }).port;
-    };
-    const stopServer = async () => {
-      convoy.streams?.closeAll();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+    /** Stops the server and starts a new one on the same port and database. */
+    const restart = async () => {
+      const port = Number(new URL(convoy.url!).port);
+      await convoy.close({ timeoutMs: 1000 });
+      convoy = await createConvoyServer({
+        driver: started.database.driver,
+        schema: testSchema,
+        schemaName: started.database.schemaName,
+        functions: liveTestFunctions,
+        closeDatabase: false,
+      });
+      await convoy.listen({ port });
     };
 
     beforeAll(async () => {
-      live = await startLive(factory, liveTestFunctions);
-      engine = live.engine;
-      convoy = createConvoyApp({ runtime: live.runtime, functions: liveTestFunctions, live: engine });
-      await listen(0);
-      client = createConvoyClient({ url: `http://127.0.0.1:${port}`, EventSource });
+      started = await startTestServer(factory, liveTestFunctions);
+      convoy = started.convoy;
+      client = createConvoyClient({ url: started.url, EventSource });
     });
     afterAll(async () => {
       client?.close();
-      await stopServer();
-      await live?.dispose();
+      await convoy?.close({ timeoutMs: 1000 });
+      await started?.database.dispose();
     });
 
     it("delivers the current result, then each change, all watches on one stream", async () => {
@@ -56,16 +54,16 @@ for (const factory of testDriverFactories) {
       const stopAda = client.watch(api.projects.byUser, { userId: ada }, (names) => adas.push(names));
       const stopBob = client.watch(api.projects.byUser, { userId: bob }, (names) => bobs.push(names));
       await expect.poll(() => [adas, bobs], { timeout: 10_000 }).toEqual([[[]], [[]]]);
-      expect(convoy.streams?.size).toBe(1);
+      expect(convoy.streams).toBe(1);
       await client.mutation(api.projects.add, { userId: ada, name: "a1" });
       await expect.poll(() => adas.at(-1), { timeout: 10_000 }).toEqual(["a1"]);
       expect(bobs).toEqual([[]]);
 
       stopBob();
-      await expect.poll(() => engine.stats().watches, { timeout: 5000 }).toBe(1);
+      await expect.poll(() => convoy.live.stats().watches, { timeout: 5000 }).toBe(1);
       stopAda();
-      await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
-      expect(engine.stats().watches).toBe(0);
+      await expect.poll(() => convoy.streams, { timeout: 5000 }).toBe(0);
+      expect(convoy.live.stats().watches).toBe(0);
     });
 
     it("reconnects after a server restart and resumes every watch", async () => {
@@ -79,8 +77,7 @@ for (const factory of testDriverFactories) {
         (error) => errors.push(error),
       );
       await expect.poll(() => seen, { timeout: 10_000 }).toEqual([[]]);
-      await stopServer();
-      await listen(port);
+      await restart();
       // The client's kept-alive HTTP connection died with the old server; the first call
       // on it may fail before reaching the new one.
       await expect

@@ -8,6 +8,7 @@ import {
   routerTemplate,
   serverTemplate,
 } from "../../generator/codegen/templates.js";
+import { relationalVariant, testSchema } from "../support/testSchema.js";
 
 const functions: FunctionInfo[] = [
   { modulePath: "users", exportName: "createUser", kind: "mutation", visibility: "public" },
@@ -26,7 +27,9 @@ describe("generated code", () => {
   });
   it("router.ts", () => expect(routerTemplate()).toMatchSnapshot());
   it("http.ts", () => expect(httpTemplate()).toMatchSnapshot());
-  it("drizzle.ts", () => expect(drizzleTemplate(["users", "projects"], "convoy")).toMatchSnapshot());
+  it("drizzle.ts", () => expect(drizzleTemplate(testSchema, "convoy")).toMatchSnapshot());
+  it("drizzle.ts with relational tables: typed columns, references", () =>
+    expect(drizzleTemplate(relationalVariant(testSchema), "convoy")).toMatchSnapshot());
   it("is the same whatever order the functions were found in", () => {
     expect(functionsTemplate([...functions].reverse())).toBe(functionsTemplate(functions));
     expect(apiTemplate([...functions].reverse())).toBe(apiTemplate(functions));

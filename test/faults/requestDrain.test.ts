@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { RequestDrain } from "../../generator/requestDrain.js";
+import { RequestDrain } from "../../runtime/server/requestDrain.js";
 
 function handler(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "http://localhost");

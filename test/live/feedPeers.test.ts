@@ -168,6 +168,25 @@ for (const factory of testDriverFactories) {
       watch.stop();
     });
 
+    it("servers waiting for the guard hold no snapshot for long: CREATE INDEX CONCURRENTLY and VACUUM go on", async () => {
+      await start();
+      await start();
+      await start();
+      // Two of them queue for the guard the third holds; each request waits at most a second.
+      await sleep(1500);
+      const started = Date.now();
+      await database.driver.query(
+        `CREATE INDEX CONCURRENTLY "projects_peers_probe" ON "${database.schemaName}".projects (_creation_time)`,
+      );
+      expect(Date.now() - started).toBeLessThan(8000);
+      await database.driver.query(`DROP INDEX "${database.schemaName}"."projects_peers_probe"`);
+      const [oldest] = await database.driver.query<{ age: number | null }>(
+        `SELECT max(extract(epoch FROM now() - xact_start))::float8 AS age FROM pg_stat_activity
+          WHERE datname = current_database() AND backend_xmin IS NOT NULL AND query LIKE '%pg_advisory_lock(%'`,
+      );
+      expect(oldest?.age ?? 0).toBeLessThan(3);
+    });
+
     it("a server joining while another's mutations are in flight misses none of them", async () => {
       const one = await start();
       const userId = await addUser(one, "Cy");

@@ -1,13 +1,12 @@
-import type { Server } from "node:http";
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { EventSource } from "eventsource";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionBuilders, type Id } from "../../runtime/index.js";
 import type { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
-import { convoyTRPC, createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
+import { convoyTRPC } from "../../runtime/server/expressApp.js";
 import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
-import { startLive, type LiveHarness } from "../support/liveHarness.js";
 import type { TestDriverFactory } from "../support/testDatabases.js";
+import { startTestServer, type TestServer } from "../support/testServer.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import type { testSchema } from "../support/testSchema.js";
 
@@ -31,31 +30,19 @@ interface Received {
 export function describeSseSuite(factory: TestDriverFactory): void {
   describe.skipIf(factory.unavailable !== null)(`GET /api/subscribe on ${factory.name}`, () => {
     let engine: LiveQueryEngine;
-    let convoy: ConvoyApp;
-    let server: Server;
     let url: string;
 
-    let live: LiveHarness;
+    let server: TestServer;
     beforeAll(async () => {
-      live = await startLive(factory, functions);
-      const { runtime } = live;
-      ({ engine } = live);
-      convoy = createConvoyApp({
-        runtime,
-        functions,
-        live: engine,
+      server = await startTestServer(factory, functions, {
         auth: (request) =>
           typeof request.headers["x-user"] === "string" ? { subject: request.headers["x-user"] } : null,
       });
-      server = convoy.app.listen(0, "127.0.0.1");
-      await new Promise((resolve) => server.once("listening", resolve));
-      const address = server.address() as { port: number };
-      url = `http://127.0.0.1:${address.port}`;
+      ({ url } = server);
+      engine = server.convoy.live;
     });
     afterAll(async () => {
-      convoy?.streams?.closeAll();
-      await new Promise((resolve) => server?.close(resolve));
-      await live?.dispose();
+      await server?.close();
     });
 
     const call = async (
@@ -226,24 +213,24 @@ export function describeSseSuite(factory: TestDriverFactory): void {
 
     it("opening and closing 50 streams leaves no watches, streams or timers behind", async () => {
       const userId: Id<"users"> = await call("mutation", "users.add", { name: "Many" });
-      await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => server.convoy.streams, { timeout: 5000 }).toBe(0);
       const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
       const baseline = timers();
       const streams = Array.from({ length: 50 }, (_, i) =>
         open(`?path=projects.byUser&args=${encodeURIComponent(JSON.stringify({ userId }))}&id=w${i}`),
       );
       for (const stream of streams) await stream.next("result");
-      expect(convoy.streams?.size).toBe(50);
+      expect(server.convoy.streams).toBe(50);
       expect(engine.stats().watches).toBe(1);
       expect(timers()).toBeGreaterThanOrEqual(baseline + 50);
       for (const stream of streams) stream.source.close();
-      await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => server.convoy.streams, { timeout: 5000 }).toBe(0);
       expect(engine.stats().watches).toBe(0);
       await expect.poll(timers, { timeout: 5000 }).toBeLessThanOrEqual(baseline);
     });
 
     it("closing streams releases every watch", async () => {
-      await expect.poll(() => convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => server.convoy.streams, { timeout: 5000 }).toBe(0);
       await expect.poll(() => engine.stats().watches, { timeout: 5000 }).toBe(0);
     });
   });

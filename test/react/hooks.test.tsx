@@ -1,6 +1,5 @@
 // @vitest-environment happy-dom
 // @vitest-environment-options {"settings":{"fetch":{"disableSameOriginPolicy":true}}}
-import type { Server } from "node:http";
 import { QueryClient } from "@tanstack/react-query";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { EventSource } from "eventsource";
@@ -8,38 +7,29 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConvoyProvider, convoyQueryKey, useMutation, usePaginatedQuery, useQuery } from "../../react/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
-import { startLive, type LiveHarness } from "../support/liveHarness.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory } from "../support/testDatabases.js";
+import { startTestServer, type TestServer } from "../support/testServer.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation", page: "query", addAt: "mutation" },
   users: { add: "mutation" },
 });
 
-let live: LiveHarness;
-let convoy: ConvoyApp;
-let server: Server;
+let server: TestServer;
 let client: ConvoyClient;
 let writer: ConvoyClient;
 
 beforeAll(async () => {
-  live = await startLive(pgliteFactory, liveTestFunctions);
-  convoy = createConvoyApp({ runtime: live.runtime, functions: liveTestFunctions, live: live.engine });
-  server = convoy.app.listen(0, "127.0.0.1");
-  await new Promise((resolve) => server.once("listening", resolve));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  server = await startTestServer(pgliteFactory, liveTestFunctions);
+  const { url } = server;
   client = createConvoyClient({ url, EventSource });
   writer = createConvoyClient({ url });
 });
 afterEach(() => cleanup());
 afterAll(async () => {
   client?.close();
-  convoy?.streams?.closeAll();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await live?.dispose();
+  await server?.close();
 });
 
 function Projects({ userId, subscribe = true }: { userId: string; subscribe?: boolean }) {
@@ -98,17 +88,17 @@ describe("convoy/react", () => {
       </ConvoyProvider>,
     );
     await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"));
-    expect(live.engine.stats().watches).toBe(0);
+    expect(server.convoy.live.stats().watches).toBe(0);
     view.rerender(
       <ConvoyProvider client={client}>
         <Projects userId={bob} />
       </ConvoyProvider>,
     );
-    await waitFor(() => expect(live.engine.stats().watches).toBe(1));
+    await waitFor(() => expect(server.convoy.live.stats().watches).toBe(1));
     await writer.mutation(api.projects.add, { userId: bob, name: "bob's" });
     await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("bob's"), { timeout: 5000 });
     view.unmount();
-    await waitFor(() => expect(live.engine.stats().watches).toBe(0), { timeout: 5000 });
+    await waitFor(() => expect(server.convoy.live.stats().watches).toBe(0), { timeout: 5000 });
   });
 
   it("without a provider, the hook says what to do", () => {
@@ -163,7 +153,7 @@ describe("usePaginatedQuery", () => {
     // After the end: the open last page picks it up.
     await writer.mutation(api.projects.addAt, { userId, name: "late", createdAt: 60 });
     await waitFor(() => expect(paged()).toBe("10,15,20,30,40,50,60"), { timeout: 5000 });
-    expect(live.engine.stats().watches).toBe(3);
+    expect(server.convoy.live.stats().watches).toBe(3);
   });
 });
 

@@ -7,7 +7,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { httpBatchLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { createTRPCReact } from "@trpc/react-query";
 import { initTRPC } from "@trpc/server";
-import { createExpressMiddleware } from "@trpc/server/adapters/express";
+import { createExpressMiddleware, type CreateExpressContextOptions } from "@trpc/server/adapters/express";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { EventSource } from "eventsource";
 import express from "express";
@@ -17,11 +17,10 @@ import { ConvoyProvider, useQuery } from "../../react/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import type { Id } from "../../runtime/index.js";
-import { createConvoyApp, type ConvoyApp } from "../../runtime/server/expressApp.js";
-import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
-import { startLive, type LiveHarness } from "../support/liveHarness.js";
+import type { ConvoyServer } from "../../runtime/server/convoyServer.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory } from "../support/testDatabases.js";
+import { startTestServer, type TestServer } from "../support/testServer.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -32,24 +31,23 @@ const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
 interface HostContext {
   user: { id: string } | null;
 }
+const createContext = ({ req }: CreateExpressContextOptions): HostContext => {
+  const user = req.headers["x-user"];
+  return { user: typeof user === "string" ? { id: user } : null };
+};
 
-function createHostRouter(live: LiveHarness) {
+function createHostRouter(convoy: ConvoyServer<typeof liveTestFunctions>) {
   const t = initTRPC.context<HostContext>().create();
   return t.router({
     hello: t.procedure.query(({ ctx }) => `hello ${ctx.user?.id ?? "stranger"}`),
-    convoy: createConvoyRouter(t, liveTestFunctions, {
-      runtime: live.runtime,
-      live: live.engine,
-      auth: (ctx) => (ctx.user ? { subject: ctx.user.id } : null),
-    }),
+    convoy: convoy.router(t),
   });
 }
 type HostRouter = ReturnType<typeof createHostRouter>;
 
 const trpc = createTRPCReact<HostRouter>();
 
-let live: LiveHarness;
-let convoyApp: ConvoyApp;
+let started: TestServer<typeof liveTestFunctions>;
 let server: Server;
 let url: string;
 let convoy: ConvoyClient;
@@ -57,7 +55,12 @@ let convoy: ConvoyClient;
 let reads = 0;
 
 beforeAll(async () => {
-  live = await startLive(pgliteFactory, liveTestFunctions);
+  // The host states who is calling once: its tRPC context, read by Convoy's endpoints too.
+  started = await startTestServer(pgliteFactory, liveTestFunctions, {
+    listen: false,
+    context: createContext,
+    auth: (ctx: HostContext) => (ctx.user ? { subject: ctx.user.id } : null),
+  });
   const app = express();
   app.use((request, _response, next) => {
     if (request.method !== "GET" || !request.url.includes("live.")) {
@@ -65,24 +68,8 @@ beforeAll(async () => {
     }
     next();
   });
-  app.use(
-    "/trpc",
-    createExpressMiddleware({
-      router: createHostRouter(live),
-      createContext: ({ req }): HostContext => {
-        const user = req.headers["x-user"];
-        return { user: typeof user === "string" ? { id: user } : null };
-      },
-    }),
-  );
-  // Convoy's own endpoints (for convoy/react), on the same identity.
-  convoyApp = createConvoyApp({
-    runtime: live.runtime,
-    functions: liveTestFunctions,
-    live: live.engine,
-    auth: (request) => (typeof request.headers["x-user"] === "string" ? { subject: request.headers["x-user"] } : null),
-  });
-  app.use(convoyApp.app);
+  app.use("/trpc", createExpressMiddleware({ router: createHostRouter(started.convoy), createContext }));
+  app.use(started.convoy.handler);
   server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -91,10 +78,10 @@ beforeAll(async () => {
 afterEach(() => cleanup());
 afterAll(async () => {
   convoy?.close();
-  convoyApp?.streams?.closeAll();
+  await started?.convoy.close({ timeoutMs: 1000 });
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  await live?.dispose();
+  await started?.database.dispose();
 });
 
 /** tRPC's own hooks: a query, kept live by the `live.*` subscription writing into its cache entry. */

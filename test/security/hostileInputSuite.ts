@@ -385,7 +385,7 @@ export function describeHostileInputSuite(factory: TestDriverFactory): void {
         { numRuns: RUNS * 2 },
       );
       expectBothOutcomes();
-      await expect.poll(() => convoy.convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => convoy.convoy.streams, { timeout: 5000 }).toBe(0);
       await expect.poll(() => convoy.engine.stats().watches, { timeout: 5000 }).toBe(0);
     });
 
@@ -476,7 +476,7 @@ export function describeHostileInputSuite(factory: TestDriverFactory): void {
       }
       controller.abort();
       await reading;
-      await expect.poll(() => convoy.convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => convoy.convoy.streams, { timeout: 5000 }).toBe(0);
       await expect.poll(() => convoy.engine.stats().watches, { timeout: 5000 }).toBe(0);
     });
 

@@ -85,7 +85,7 @@ export function describeLimitsSuite(factory: TestDriverFactory): void {
     });
 
     it("streams per client: the one over the limit gets 429 saying what to do; other clients are not affected", async () => {
-      await expect.poll(() => small.convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => small.convoy.streams, { timeout: 5000 }).toBe(0);
       const open: SseClient[] = [openSse(small.url, "", ALICE), openSse(small.url, "", ALICE)];
       for (const stream of open) await stream.next("ready");
 
@@ -106,11 +106,11 @@ export function describeLimitsSuite(factory: TestDriverFactory): void {
 
       // Closing one of alice's streams frees its slot.
       open[0]!.close();
-      await expect.poll(() => small.convoy.streams?.size, { timeout: 5000 }).toBe(3);
+      await expect.poll(() => small.convoy.streams, { timeout: 5000 }).toBe(3);
       const again = openSse(small.url, "", ALICE);
       await again.next("ready");
       for (const stream of [open[1]!, bob, anonymous, again]) stream.close();
-      await expect.poll(() => small.convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => small.convoy.streams, { timeout: 5000 }).toBe(0);
     });
 
     it("streams per client: tRPC subscriptions count, and a closed one frees its slot", async () => {
@@ -144,7 +144,7 @@ export function describeLimitsSuite(factory: TestDriverFactory): void {
       expect(over.status).toBe(429);
       expect(over.json.error.message).toMatch(/already has 64 live streams open/);
       for (const stream of open) stream.close();
-      await expect.poll(() => standard.convoy.streams?.size, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => standard.convoy.streams, { timeout: 5000 }).toBe(0);
     });
 
     describe("CORS", () => {

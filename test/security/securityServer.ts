@@ -1,11 +1,10 @@
 import type { IncomingMessage } from "node:http";
-import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { ConvoyError, type UserIdentity } from "../../runtime/index.js";
-import { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
-import { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
-import { createConvoyApp, type ConvoyApp, type ConvoyAppOptions } from "../../runtime/server/expressApp.js";
-import { listen, type RunningServer } from "../support/serverHarness.js";
+import type { LiveQueryEngine } from "../../runtime/live/liveQueryEngine.js";
+import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
+import type { ConvoyServer, ConvoyServerOptions } from "../../runtime/server/convoyServer.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
+import { startTestServer } from "../support/testServer.js";
 import { securityFunctions, securitySchema } from "./securityApp.js";
 
 /** `x-user: alice` is `{ subject: "alice" }`; `x-user: banned` is refused; `x-user: crash` makes the hook throw. */
@@ -21,8 +20,7 @@ export interface SecurityServer {
   database: TestDatabase;
   runtime: ConvoyRuntime;
   engine: LiveQueryEngine;
-  convoy: ConvoyApp;
-  server: RunningServer;
+  convoy: ConvoyServer<typeof securityFunctions>;
   url: string;
   /** What the app reported through `onError` (unexpected errors). */
   unexpected: unknown[];
@@ -34,36 +32,23 @@ export interface SecurityServer {
 /** Opens a fresh database, syncs the schema, and serves {@link securityFunctions} with `options`. */
 export async function startSecurityServer(
   factory: TestDriverFactory,
-  options: Partial<ConvoyAppOptions> = {},
+  options: Partial<ConvoyServerOptions<typeof securityFunctions, IncomingMessage>> = {},
 ): Promise<SecurityServer> {
-  const database = await factory.open();
-  await syncSchema(database.driver, securitySchema, { schemaName: database.schemaName });
-  const runtime = new ConvoyRuntime({
-    schema: securitySchema,
-    functions: securityFunctions,
-    driver: database.driver,
-    schemaName: database.schemaName,
-  });
   const unexpected: unknown[] = [];
-  const engine = new LiveQueryEngine({ runtime, pollIntervalMs: 200, onError: (error) => unexpected.push(error) });
-  await engine.start();
-  const convoy = createConvoyApp({
-    runtime,
-    functions: securityFunctions,
-    live: engine,
+  const server = await startTestServer(factory, securityFunctions, {
+    schema: securitySchema,
     auth: securityAuth,
     onError: (error) => unexpected.push(error),
     ...options,
   });
-  const server = await listen(convoy.app);
+  const { database, convoy, url } = server;
   const schema = database.schemaName;
   return {
     database,
-    runtime,
-    engine,
+    runtime: convoy.runtime,
+    engine: convoy.live,
     convoy,
-    server,
-    url: server.url,
+    url,
     unexpected,
     async dump() {
       const tables = await database.driver.query<{ table_name: string }>(
@@ -79,11 +64,6 @@ export async function startSecurityServer(
       }
       return out;
     },
-    async close() {
-      convoy.streams?.closeAll();
-      await server.close();
-      await engine.stop();
-      await database.dispose();
-    },
+    close: () => server.close(),
   };
 }

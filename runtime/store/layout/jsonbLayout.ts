@@ -1,7 +1,7 @@
 import { checkFieldPath, COLUMN, jsonPathSql, nullAsJson } from "../sqlText.js";
 import { jsonbKey } from "./fieldKeys.js";
 import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
-import { postgresName } from "./relationalColumns.js";
+import { postgresName } from "../../schema/relationalColumns.js";
 import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 
 /** The column holding a JSONB table's user fields. @internal */

@@ -1,6 +1,6 @@
 import { checkFieldPath, jsonPathSql, nullAsJson, quoteIdent, quoteLiteral, type SqlCast } from "../sqlText.js";
 import { jsonbKey, nullableScalarKey, SCALAR_TYPES, scalarKey, type ScalarType } from "./fieldKeys.js";
-import { postgresName, type ColumnSpec, type ColumnType } from "./relationalColumns.js";
+import { postgresName, type ColumnSpec, type ColumnType } from "../../schema/relationalColumns.js";
 import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
 import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 

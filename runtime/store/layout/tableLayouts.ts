@@ -3,7 +3,7 @@ import type { SchemaDefinition } from "../../schema/defineSchema.js";
 import type { TableDefinition } from "../../schema/defineTable.js";
 import { quoteIdent } from "../sqlText.js";
 import { JsonbLayout } from "./jsonbLayout.js";
-import { relationalColumns } from "./relationalColumns.js";
+import { relationalColumns } from "../../schema/relationalColumns.js";
 import { RelationalLayout } from "./relationalLayout.js";
 import type { LayoutKind, TableLayout } from "./tableLayout.js";
 
@@ -65,6 +65,8 @@ export class TableLayouts {
   private stored: ReadonlyMap<string, LayoutKind> | null = null;
   private loading: Promise<void> | null = null;
   private readonly layouts = new Map<string, TableLayout>();
+  /** Counts the changes of some table's layout: a transaction that failed on a gone shape compares it with the one it ran under. */
+  version = 0;
 
   constructor(
     readonly schema: SchemaDefinition,
@@ -88,29 +90,22 @@ export class TableLayouts {
     return this.loading;
   }
 
-  /**
-   * Counts the times the layouts in use changed (read first, or found changed): a
-   * transaction that met a dropped shape runs again if it began under an older one.
-   */
-  get generation(): number {
-    return this.changes;
-  }
-  private changes = 0;
-
-  /** Reads the stored layouts again; true when some table's changed. */
-  async reload(sql: SqlExecutor): Promise<boolean> {
-    const stored = await readStoredLayouts(sql, this.schemaName);
-    const changed = Object.keys(this.schema.tables).some((table) => this.kindOf(table) !== kindIn(stored, table));
-    if (changed) this.use(stored);
+  /** Reads the stored layouts again; returns the {@link version} after. */
+  async reload(sql: SqlExecutor): Promise<number> {
+    this.use(await readStoredLayouts(sql, this.schemaName));
     this.loading = Promise.resolve();
-    return changed;
+    return this.version;
   }
 
   /** Uses these layouts (sync and tests, which know them). */
   use(stored: ReadonlyMap<string, LayoutKind>): void {
+    const changed =
+      this.stored === null ||
+      Object.keys(this.schema.tables).some((table) => this.kindOf(table) !== kindIn(stored, table));
     this.stored = stored;
+    if (!changed) return;
     this.layouts.clear();
-    this.changes++;
+    this.version++;
   }
 
   /** The stored layout kind of a table. */

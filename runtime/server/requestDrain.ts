@@ -10,14 +10,16 @@ const REFUSAL = JSON.stringify({
  */
 function isEventStream(request: IncomingMessage): boolean {
   if (request.method !== "GET") return false;
-  return request.url?.startsWith("/api/subscribe") === true || /text\/event-stream/.test(request.headers.accept ?? "");
+  const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? "";
+  return /^\/api\/subscribe(\?|$)/.test(url) || /text\/event-stream/.test(request.headers.accept ?? "");
 }
 
 /**
- * Wraps a request handler to know which requests are in flight, so a shutdown can
- * let them finish. Once {@link RequestDrain.drain} is called, new requests (on
- * keep-alive connections still open) are answered 503 without running anything, and
- * responses still being prepared close their connection when sent.
+ * Knows which requests are in flight, so a shutdown can let them finish. Once
+ * {@link RequestDrain.drain} is called, new requests (on keep-alive connections still
+ * open) are answered 503 without running anything, and responses still being prepared
+ * close their connection when sent. Wrap a whole server with {@link RequestDrain.listener},
+ * or only the routes mounted in someone else's server with {@link RequestDrain.middleware}.
  * @internal
  */
 export class RequestDrain {
@@ -25,18 +27,29 @@ export class RequestDrain {
   private readonly inFlight = new Map<ServerResponse, boolean>();
   private draining = false;
 
-  constructor(private readonly handler: (request: IncomingMessage, response: ServerResponse) => void) {}
+  constructor(private readonly handler: (request: IncomingMessage, response: ServerResponse) => void = () => {}) {}
 
-  /** The listener to give `http.createServer`. */
-  readonly listener: RequestListener = (request, response) => {
+  /** Counts a request in, or answers it 503 when draining; false when refused. */
+  private admit(request: IncomingMessage, response: ServerResponse): boolean {
+    if (this.inFlight.has(response)) return true;
     if (this.draining) {
       response.writeHead(503, { "content-type": "application/json", connection: "close", "retry-after": "1" });
       response.end(REFUSAL);
-      return;
+      return false;
     }
     this.inFlight.set(response, isEventStream(request));
     response.once("close", () => this.inFlight.delete(response));
-    this.handler(request, response);
+    return true;
+  }
+
+  /** The listener to give `http.createServer`: every request of the server is counted. */
+  readonly listener: RequestListener = (request, response) => {
+    if (this.admit(request, response)) this.handler(request, response);
+  };
+
+  /** Connect/express middleware counting the requests that reach it (a request already counted passes). */
+  readonly middleware = (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
+    if (this.admit(request, response)) next();
   };
 
   /** Requests still running, not counting event streams (which never finish by themselves). */

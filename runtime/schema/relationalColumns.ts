@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
 import type { z } from "zod";
-import { ConvoyError } from "../../errors.js";
-import { referencedTable } from "../../schema/defineRef.js";
+import { ConvoyError } from "../errors.js";
+import { referencedTable } from "./defineRef.js";
 
 /** The SQL type of a relational column. */
 export type ColumnType = "text" | "double precision" | "boolean" | "jsonb";
@@ -81,16 +80,24 @@ function coreType(schema: z.ZodType): Pick<ColumnSpec, "type" | "allowed" | "ref
   }
 }
 
+/** True when the field schema turns `input` into `output` (e.g. accepts a missing value as missing). */
+function produces(schema: z.ZodType, input: unknown, output: unknown): boolean {
+  try {
+    const result = schema.safeParse(input);
+    return result.success && result.data === output;
+  } catch {
+    return false;
+  }
+}
+
 /** The column of one field, before naming. @internal */
 export function columnTypeOf(schema: z.ZodType): Omit<ColumnSpec, "field" | "column"> {
   let core: unknown = schema;
-  let nullable = false;
-  while (WRAPPERS.has(defOf(core).type)) {
-    const def = defOf(core);
-    if (def.type === "nullable") nullable = true;
-    core = def.innerType;
-  }
-  const optional = (schema as unknown as ZodInternals)._zod.optout === "optional";
+  while (WRAPPERS.has(defOf(core).type)) core = defOf(core).innerType;
+  // What the stored document may hold: the field missing, or null (z.any() allows both).
+  const optional =
+    (schema as unknown as ZodInternals)._zod.optout === "optional" || produces(schema, undefined, undefined);
+  const nullable = produces(schema, null, null);
   const { type, allowed, references } = coreType(core as z.ZodType);
   const extra = { ...(allowed ? { allowed } : {}), ...(references ? { references } : {}) };
   // Missing and null both stored: only jsonb tells them apart (SQL NULL vs JSON null).
@@ -114,11 +121,15 @@ export function columnNameOf(field: string): string {
   return postgresName(name);
 }
 
-/** A Postgres identifier of at most 63 bytes: long names keep a prefix and a hash. @internal */
+/**
+ * A Postgres identifier of at most 63 bytes: long names keep a prefix and a hash (FNV-1a,
+ * computed here so that schemas load in browsers too). @internal
+ */
 export function postgresName(name: string): string {
   if (name.length <= 63) return name;
-  const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
-  return `${name.slice(0, 54)}_${hash}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return `${name.slice(0, 54)}_${(hash >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /**

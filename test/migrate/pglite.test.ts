@@ -1,0 +1,4 @@
+import { pgliteFactory } from "../support/testDatabases.js";
+import { describeMigrateSuite } from "./migrateSuite.js";
+
+describeMigrateSuite(pgliteFactory);

@@ -1,0 +1,4 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeMigrateSuite } from "./migrateSuite.js";
+
+describeMigrateSuite(postgresFactory);

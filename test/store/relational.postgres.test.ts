@@ -1,0 +1,4 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeRelationalSuite } from "./relationalSuite.js";
+
+describeRelationalSuite(postgresFactory);

@@ -1,0 +1,24 @@
+// `convoy migrate`'s work in a process of its own, so a test can SIGKILL it at any step:
+//   node --import tsx test/support/migrateProcess.ts <databaseUrl> <schemaName> <plansDir> [rollback]
+// Prints "step <name>" before each step and "done" at the end; the schema is the
+// migration suite's with projects relational.
+import { migrate, rollback, type MigrateOptions } from "../../generator/migrate/migrate.js";
+import { createPostgresDriver } from "../../runtime/drivers/postgres/postgresDriver.js";
+import { promotedSchema } from "../migrate/migrationSchema.js";
+
+const [databaseUrl, schemaName, plansDir, mode] = process.argv.slice(2) as [string, string, string, string?];
+const driver = createPostgresDriver({ connectionString: databaseUrl });
+const options: MigrateOptions = {
+  driver,
+  schema: promotedSchema,
+  schemaName,
+  plansDir,
+  tables: ["projects"],
+  batchSize: 2000,
+  beforeStep: (step) => void console.log(`step ${step}`),
+  onProgress: (message) => void console.log(`progress ${message}`),
+};
+if (mode === "rollback") await rollback({ ...options, table: "projects" });
+else await migrate(options);
+await driver.close();
+console.log("done");

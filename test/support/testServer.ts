@@ -1,0 +1,48 @@
+import { syncSchema } from "../../generator/sync/syncSchema.js";
+import type { FunctionTree } from "../../runtime/functions/functionReference.js";
+import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
+import { createConvoyServer, type ConvoyServer, type ConvoyServerOptions } from "../../runtime/server/convoyServer.js";
+import type { TestDatabase, TestDriverFactory } from "./testDatabases.js";
+import { testSchema } from "./testSchema.js";
+
+/** A Convoy server (createConvoyServer) on a fresh test database, listening on 127.0.0.1. */
+export interface TestServer<TTree extends FunctionTree = any> {
+  database: TestDatabase;
+  convoy: ConvoyServer<TTree>;
+  url: string;
+  /** Closes the server, then drops the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a fresh database on `factory`, syncs `schema` (the test schema by default) and
+ * serves `functions` with createConvoyServer, as `convoy serve` does.
+ */
+export async function startTestServer<TTree extends FunctionTree>(
+  factory: TestDriverFactory,
+  functions: TTree,
+  options: Partial<ConvoyServerOptions<TTree, any>> & { schema?: SchemaDefinition; listen?: boolean } = {},
+): Promise<TestServer<TTree>> {
+  const { listen = true, schema = testSchema, ...rest } = options;
+  const database = await factory.open();
+  await syncSchema(database.driver, schema, { schemaName: database.schemaName });
+  const convoy = await createConvoyServer({
+    driver: database.driver,
+    schemaName: database.schemaName,
+    closeDatabase: false,
+    pollIntervalMs: 200,
+    ...rest,
+    schema,
+    functions,
+  });
+  const url = listen ? (await convoy.listen({ port: 0 })).url : "";
+  return {
+    database,
+    convoy,
+    url,
+    async close() {
+      await convoy.close({ timeoutMs: 2000 });
+      await database.dispose();
+    },
+  };
+}

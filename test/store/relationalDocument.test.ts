@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ColumnSpec } from "../../runtime/store/layout/relationalColumns.js";
+import type { ColumnSpec } from "../../runtime/schema/relationalColumns.js";
 import { RelationalLayout } from "../../runtime/store/layout/relationalLayout.js";
 
 const spec = (field: string, column: string, nullMeans: ColumnSpec["nullMeans"] = "never"): ColumnSpec => ({

@@ -204,6 +204,9 @@ SELECT (SELECT count(*)::int FROM batch) AS batched, (SELECT max(_id) FROM batch
 
   const schema = quoteIdent(schemaName);
   const contract = [
+    // The strongest lock first: taking a weaker one first (the change-log triggers) and
+    // ACCESS EXCLUSIVE later deadlocks with an app transaction that read the table and then writes it.
+    `LOCK TABLE ${tableSql} IN ACCESS EXCLUSIVE MODE`,
     ...(to === "relational" ? [changeTriggerFunctionSql(schemaName, target)] : []),
     changeTriggersSql(schemaName, target),
     `DROP TRIGGER IF EXISTS ${quoteIdent(SHAPE_TRIGGER)} ON ${tableSql}`,

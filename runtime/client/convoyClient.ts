@@ -1,6 +1,7 @@
 import { ConvoyError } from "../errors.js";
 import type { MutationOutbox, OutboxEntry } from "./mutationOutbox.js";
-import { WatchStream, type EventSourceConstructor } from "./watchStream.js";
+import { FetchEventSource } from "./fetchEventSource.js";
+import { WatchStreams, type EventSourceConstructor } from "./watchStream.js";
 import type {
   AnyFunctionReference,
   FunctionArgs,
@@ -23,9 +24,11 @@ export interface ConvoyClientOptions {
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
   /**
-   * The EventSource for live queries. Browsers have one; Node 20 does not: pass the
-   * `eventsource` package's (`import { EventSource } from "eventsource"`).
-   * @default globalThis.EventSource
+   * Reads live streams. By default Convoy's reader on `fetch`, in browsers and Node
+   * alike: it sends `headers` with the stream and tells watches why a stream was
+   * refused (429, 401). Any EventSource works too (a browser's, the `eventsource`
+   * package's), at the cost of those two.
+   * @default Convoy's fetch-based reader
    */
   EventSource?: EventSourceConstructor;
   /**
@@ -268,7 +271,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   const headers = async (): Promise<Record<string, string>> =>
     (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
-  let stream: WatchStream | undefined;
+  let streams: WatchStreams | undefined;
 
   return {
     url,
@@ -281,23 +284,17 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
           message: "client.watch: pass a query reference such as api.module.query",
         });
       }
-      if (stream === undefined) {
-        const EventSourceClass =
-          options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-        if (EventSourceClass === undefined) {
-          throw new ConvoyError({
-            code: "BAD_REQUEST",
-            message:
-              'No EventSource here (Node 20 has none): createConvoyClient({ EventSource }) with import { EventSource } from "eventsource"',
-          });
-        }
-        stream = new WatchStream({ url, EventSource: EventSourceClass, fetch: doFetch, headers });
-      }
-      return stream.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
+      streams ??= new WatchStreams({
+        url,
+        EventSource: options.EventSource ?? FetchEventSource,
+        fetch: doFetch,
+        headers,
+      });
+      return streams.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
     },
     close() {
-      stream?.close();
-      stream = undefined;
+      streams?.close();
+      streams = undefined;
     },
   };
 }

@@ -98,6 +98,10 @@ export class WatchStream {
   /** Whether the current run of failures was reported to the watches already. */
   private reported = false;
   private closed = false;
+  /** Changes waiting for this tick's POST. */
+  private readonly adding = new Set<string>();
+  private readonly removing = new Set<string>();
+  private flushing = false;
   /** Watches this stream may hold (the server's `maxWatches` once known). */
   capacity = ASSUMED_MAX_WATCHES;
 
@@ -111,7 +115,7 @@ export class WatchStream {
   add(watch: ClientWatch): void {
     this.watches.set(watch.id, watch);
     if (this.source === null && this.retryTimer === null) this.open();
-    else if (this.streamId !== null) void this.post({ add: [describe(watch)] });
+    else if (this.streamId !== null) this.change(watch.id, "add");
     // Without a stream id yet, the stream is opening: `ready` sends pending watches.
   }
 
@@ -119,7 +123,24 @@ export class WatchStream {
   remove(id: string): void {
     if (!this.watches.delete(id)) return;
     if (this.watches.size === 0) this.stop();
-    else if (this.streamId !== null) void this.post({ remove: [id] });
+    else if (this.streamId !== null) this.change(id, "remove");
+  }
+
+  /** Queues a change for the stream; the changes of one tick (a page mounting ten hooks) go in one POST. */
+  private change(id: string, kind: "add" | "remove"): void {
+    if (kind === "add") this.adding.add(id);
+    else if (!this.adding.delete(id)) this.removing.add(id);
+    if (this.flushing) return;
+    this.flushing = true;
+    queueMicrotask(() => {
+      this.flushing = false;
+      const add = [...this.adding].flatMap((added) => this.watches.get(added) ?? []).map(describe);
+      const remove = [...this.removing];
+      this.adding.clear();
+      this.removing.clear();
+      if (this.streamId === null || (add.length === 0 && remove.length === 0)) return;
+      void this.post({ ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) });
+    });
   }
 
   private open(): void {
@@ -208,6 +229,9 @@ export class WatchStream {
 
   /** Drops the current stream and opens a new one with every current watch, after a backoff. */
   private reconnect(): void {
+    // The new stream opens with every current watch.
+    this.adding.clear();
+    this.removing.clear();
     this.source?.close();
     this.source = null;
     this.streamId = null;
@@ -246,6 +270,8 @@ export class WatchStream {
   }
 
   private stop(): void {
+    this.adding.clear();
+    this.removing.clear();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.source?.close();

@@ -78,7 +78,9 @@ export class RelationalLayout implements TableLayout {
       const stored = row[spec.column];
       let value: unknown;
       if (stored === null || stored === undefined) {
-        if (spec.nullMeans !== "null") continue;
+        // NULL is a missing field, or JSON null: SQL NULL of a nullable scalar column, or
+        // jsonb `null` of a NOT NULL jsonb column, which drivers also parse to null.
+        if (spec.nullMeans === "missing") continue;
         value = null;
       } else {
         value = readsAsText(spec) ? JSON.parse(stored as string) : stored;

@@ -142,9 +142,13 @@ async function main(): Promise<void> {
       await call(url, "mutation", "projects.add", { userId: users[i % LISTS], name });
       for (const [label, page] of Object.entries(pages)) {
         const shown = await (
-          await page.waitForFunction((key) => (window as unknown as { seen: Record<string, number> }).seen[key] ?? 0, name, {
-            timeout: 10_000,
-          })
+          await page.waitForFunction(
+            (key) => (window as unknown as { seen: Record<string, number> }).seen[key] ?? 0,
+            name,
+            {
+              timeout: 10_000,
+            },
+          )
         ).jsonValue();
         if (i >= WARMUP) delays[label]!.push(shown - offsets[label]! - sent);
       }

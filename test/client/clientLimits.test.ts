@@ -6,6 +6,7 @@ import { createConvoyClient, type ConvoyClient } from "../../runtime/client/conv
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import { createConvoyServer, type ConvoyServer } from "../../runtime/server/convoyServer.js";
+import { generateId } from "../../runtime/schema/ids.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory } from "../support/testDatabases.js";
 import { startTestServer, type TestServer } from "../support/testServer.js";
@@ -183,5 +184,49 @@ describe("limits reach the app", () => {
     expect(errors).toEqual([]);
     for (const stop of stops) stop();
     await expect.poll(() => convoy.streams, { timeout: 5000 }).toBe(0);
+  });
+});
+
+describe("many watches on the default limits", () => {
+  it("300 watches: two streams; after a restart every one is back (the opening URL stays short, the rest go by POST)", async () => {
+    const big = await startTestServer(pgliteFactory, liveTestFunctions);
+    let server = big.convoy;
+    const client = createConvoyClient({ url: big.url });
+    try {
+      const seen = new Set<number>();
+      const errors: ConvoyError[] = [];
+      const stops = Array.from({ length: 300 }, (_, i) =>
+        client.watch(
+          api.projects.byUser,
+          { userId: generateId("users") },
+          () => seen.add(i),
+          (e) => errors.push(e),
+        ),
+      );
+      await expect.poll(() => seen.size, { timeout: 20_000 }).toBe(300);
+      expect(server.streams).toBe(2);
+      expect(server.live.stats().watches).toBe(300);
+
+      const port = Number(new URL(server.url!).port);
+      await server.close({ timeoutMs: 1000 });
+      server = await createConvoyServer({
+        driver: big.database.driver,
+        schema: testSchema,
+        schemaName: big.database.schemaName,
+        functions: liveTestFunctions,
+        closeDatabase: false,
+        pollIntervalMs: 200,
+      });
+      await server.listen({ port });
+      await expect.poll(() => server.live.stats().watches, { timeout: 20_000 }).toBe(300);
+      expect(server.streams).toBe(2);
+      expect(errors).toEqual([]);
+      for (const stop of stops) stop();
+      await expect.poll(() => server.streams, { timeout: 5000 }).toBe(0);
+    } finally {
+      client.close();
+      await server.close({ timeoutMs: 1000 });
+      await big.database.dispose();
+    }
   });
 });

@@ -177,7 +177,7 @@ export class SseStreams {
     if (held >= limit) {
       throw new ConvoyError({
         code: "TOO_MANY_REQUESTS",
-        message: `A stream holds at most ${limit} watches; remove some before adding more`,
+        message: `A stream holds at most ${limit} watches; remove some, or open another stream (GET /api/subscribe) for the rest (convoy/client does this by itself)`,
         data: { maxWatches: limit },
       });
     }

@@ -90,8 +90,23 @@ export async function demo(url: string, userId: Id<"users">) {
 }
 `;
 
+/** A plain Node 20 script on the packed convoy/client: no EventSource passed, none installed. */
+const IDENTITY_SCRIPT = `import { createConvoyClient } from "convoy/client";
+
+const client = createConvoyClient({ url: process.argv[2], headers: { "x-user": "alice" } });
+const me = { kind: "query", path: "whoami.me" };
+const called = await client.query(me, {});
+const watched = await new Promise((resolve, reject) => {
+  setTimeout(() => reject(new Error("no live result in 10 s")), 10_000).unref();
+  client.watch(me, {}, resolve, reject);
+});
+client.close();
+console.log(JSON.stringify({ called, watched }));
+`;
+
 beforeAll(async () => {
   root = await createUserProject(await packConvoy(scratch));
+  writeFileSync(join(root, "identity.mjs"), IDENTITY_SCRIPT);
   writeFileSync(join(root, "convoy/functions/whoami.ts"), WHOAMI);
   mkdirSync(join(root, "server"));
   writeFileSync(join(root, "server/host.ts"), HOST_SERVER);
@@ -188,6 +203,9 @@ describe("Convoy merged into a host's express + tRPC app, from the packed packag
     await expect.poll(() => watched, { timeout: 10_000 }).toEqual([alice]);
     await client.mutation(ref("projects.createProject", "mutation"), { userId, name: "via convoy/client" });
     await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toEqual(["via convoy/client", "via tRPC"]);
+    // The packed convoy/client in a plain Node script: calls and a live watch, same identity.
+    const script = await run(process.execPath, ["identity.mjs", url], { cwd: root });
+    expect(JSON.parse(script.stdout)).toEqual({ called: alice, watched: alice });
     // Anonymous callers are anonymous on every route.
     expect(await createConvoyClient({ url }).query(ref("whoami.me", "query"), {})).toBeNull();
 

@@ -100,8 +100,10 @@ export interface ConvoyClient {
   ): Promise<FunctionReturnType<TRef>>;
   /**
    * Watches a query: `onUpdate` gets its current result, then every new one. All of a
-   * client's watches share one SSE stream, which reconnects by itself. Returns the
-   * function that stops watching.
+   * client's watches share one SSE stream (another past the server's `maxWatches`),
+   * which reconnects by itself. `onError` gets the query's own errors and the stream's
+   * refusals (429 too many streams, 401), once per run of failures; the watch resumes
+   * when they pass. Returns the function that stops watching.
    * @example
    * ```ts
    * const stop = client.watch(api.projects.listProjects, { userId }, (projects) => render(projects));

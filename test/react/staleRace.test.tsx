@@ -4,6 +4,7 @@
 // refetched while live, and an HTTP answer older than a push never replaces the push.
 import { focusManager, QueryClient } from "@tanstack/react-query";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
+import { StrictMode } from "react";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConvoyProvider, convoyQueryKey, useQuery } from "../../react/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
@@ -62,6 +63,24 @@ describe("a live useQuery is never stale", () => {
     await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("pushed"), { timeout: 10_000 });
     expect(proxy.count("/api/query") - queries).toBe(0);
     expect(server.convoy.live.stats().watches).toBe(1);
+  });
+
+  it("under StrictMode (effects run twice) too: live, one watch, no HTTP query", async () => {
+    const userId = await writer.mutation(api.users.add, { name: "Cy" });
+    const queries = proxy.count("/api/query");
+    const watchesBefore = server.convoy.live.stats().watches;
+    render(
+      <StrictMode>
+        <ConvoyProvider client={client} queryClient={new QueryClient()}>
+          <Projects userId={userId} />
+        </ConvoyProvider>
+      </StrictMode>,
+    );
+    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"), { timeout: 10_000 });
+    await writer.mutation(api.projects.add, { userId, name: "strict" });
+    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("strict"), { timeout: 10_000 });
+    expect(proxy.count("/api/query") - queries).toBe(0);
+    await waitFor(() => expect(server.convoy.live.stats().watches - watchesBefore).toBe(1));
   });
 
   it("an HTTP answer sent before a push and delivered after it does not replace the pushed result", async () => {

@@ -5,6 +5,7 @@ import { build, type Message } from "esbuild";
 import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
 import { findAuthFile } from "./authHook.js";
+import { findHttpFile } from "./httpRoutesFile.js";
 import type { FunctionModule } from "./discoverModules.js";
 
 /** What a bundle exports: the schema module, each function module by index, and the auth module if any. */
@@ -13,6 +14,8 @@ export interface LoadedBundle {
   modules: Record<string, unknown>[];
   /** `convoy/auth.ts`, when the app has one. */
   authModule?: Record<string, unknown>;
+  /** `convoy/http.ts`, when the app has one. */
+  httpModule?: Record<string, unknown>;
 }
 
 let buildNumber = 0;
@@ -25,7 +28,7 @@ function formatMessage(project: ConvoyProject, message: Message): string {
 }
 
 /**
- * Bundles `schema.ts`, every function module and `auth.ts` (if present) with esbuild into one ES module under
+ * Bundles `schema.ts`, every function module, `auth.ts` and `http.ts` (if present) with esbuild into one ES module under
  * `.convoy/build/`, packages left external (so the app's `convoy` and `zod` are the
  * ones used), and imports it. Syntax and resolution errors come back as one
  * `ConvoyError` listing `file:line:column: message` for each.
@@ -35,10 +38,12 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
   const authFile = findAuthFile(project.dir);
+  const httpFile = findHttpFile(project.dir);
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
+    ...(httpFile === null ? [] : [`export * as httpModule from ${JSON.stringify(httpFile)};`]),
   ].join("\n");
   try {
     await build({
@@ -82,5 +87,6 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
     schemaModule: loaded.schemaModule!,
     modules: modules.map((_, i) => loaded[`m${i}`]!),
     ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+    ...(loaded.httpModule ? { httpModule: loaded.httpModule } : {}),
   };
 }

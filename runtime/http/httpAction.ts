@@ -1,10 +1,6 @@
 import { ConvoyError } from "../errors.js";
 import type { RegisteredIdentity } from "../functions/auth.js";
-import type {
-  FunctionArgs,
-  FunctionReference,
-  FunctionReturnType,
-} from "../functions/functionReference.js";
+import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../functions/functionReference.js";
 import type { FunctionVisibility } from "../functions/defineFunction.js";
 
 /** A reference to a query or mutation, public or internal, as `ctx.run*` take it. */
@@ -79,6 +75,8 @@ export function httpAction(handler: HttpActionHandler): HttpAction {
 /** True when `value` was made by {@link httpAction}. */
 export function isHttpAction(value: unknown): value is HttpAction {
   return (
-    typeof value === "object" && value !== null && (value as { isConvoyHttpAction?: unknown }).isConvoyHttpAction === true
+    typeof value === "object" &&
+    value !== null &&
+    (value as { isConvoyHttpAction?: unknown }).isConvoyHttpAction === true
   );
 }

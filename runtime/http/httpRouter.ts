@@ -7,8 +7,7 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** One route: an exact `path`, or a `pathPrefix` ending in `/` that matches everything under it. */
 export type RouteSpec = { method: HttpMethod; handler: HttpAction } & (
-  | { path: string; pathPrefix?: never }
-  | { pathPrefix: string; path?: never }
+  { path: string; pathPrefix?: never } | { pathPrefix: string; path?: never }
 );
 
 /** What a lookup found: the handler, or which methods the path does answer (for a 405). */
@@ -84,7 +83,8 @@ export class HttpRouter {
   describe(): string[] {
     const lines: string[] = [];
     for (const [path, methods] of this.exact) for (const method of methods.keys()) lines.push(`${method} ${path}`);
-    for (const [prefix, methods] of this.prefixes) for (const method of methods.keys()) lines.push(`${method} ${prefix}*`);
+    for (const [prefix, methods] of this.prefixes)
+      for (const method of methods.keys()) lines.push(`${method} ${prefix}*`);
     return lines;
   }
 
@@ -122,6 +122,8 @@ export function httpRouter(): HttpRouter {
 /** True when `value` is an {@link HttpRouter}, also across package copies. */
 export function isHttpRouter(value: unknown): value is HttpRouter {
   return (
-    typeof value === "object" && value !== null && (value as { isConvoyHttpRouter?: unknown }).isConvoyHttpRouter === true
+    typeof value === "object" &&
+    value !== null &&
+    (value as { isConvoyHttpRouter?: unknown }).isConvoyHttpRouter === true
   );
 }

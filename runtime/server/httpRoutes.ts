@@ -117,12 +117,17 @@ export function httpRoutes(
           const auth = await server.identity(request);
           const body = await readRawBody(request, maxBodyBytes);
           const routePath = request.path;
-          const answer = await serveHttpRoute(currentRouter(), toFetchRequest(request, body, aborted.signal), routePath, {
-            runtime: server.runtime,
-            auth,
-            dev: server.dev,
-            onError: server.onError,
-          });
+          const answer = await serveHttpRoute(
+            currentRouter(),
+            toFetchRequest(request, body, aborted.signal),
+            routePath,
+            {
+              runtime: server.runtime,
+              auth,
+              dev: server.dev,
+              onError: server.onError,
+            },
+          );
           await sendFetchResponse(answer, response);
         } catch (error) {
           if (response.headersSent) {

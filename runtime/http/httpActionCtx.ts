@@ -22,7 +22,7 @@ function pathOf(method: string, ref: unknown): string {
  */
 export function createHttpActionCtx(runtime: ConvoyRuntime, auth: UserIdentity | null): HttpActionCtx {
   return {
-    auth: auth as HttpActionCtx["auth"],
+    auth: auth,
     runQuery: (ref, args) =>
       runtime.call(pathOf("runQuery", ref), args, { kind: "query", auth, allowInternal: true }) as never,
     runMutation: (ref, args) =>

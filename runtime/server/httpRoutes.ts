@@ -125,7 +125,7 @@ export function httpRoutes(
               runtime: server.runtime,
               auth,
               dev: server.dev,
-              onError: server.onError,
+              onError: (error) => server.onError(error),
             },
           );
           await sendFetchResponse(answer, response);
@@ -140,7 +140,10 @@ export function httpRoutes(
             response.status(error.status).json({ error: { code: error.code, message: error.message } });
             return;
           }
-          const { status, body } = errorResponse(error, { dev: server.dev, onUnexpected: server.onError });
+          const { status, body } = errorResponse(error, {
+            dev: server.dev,
+            onUnexpected: (unexpected) => server.onError(unexpected),
+          });
           response.status(status).json(body);
         }
       });

@@ -132,7 +132,7 @@ function testOf<TDataModel extends GenericDataModel>(
     },
     async run(fn) {
       const runtime = await engine.runtime;
-      return runtime.store.mutation(async (db) => fn({ db, auth } as MutationCtx<TDataModel>));
+      return runtime.store.mutation(async (db) => fn({ db, auth }));
     },
     withIdentity(identity) {
       if (typeof identity?.subject !== "string") {

@@ -14,8 +14,6 @@ export interface LoadedBundle {
   modules: Record<string, unknown>[];
   /** `convoy/auth.ts`, when the app has one. */
   authModule?: Record<string, unknown>;
-  /** `convoy/http.ts`, when the app has one. */
-  httpModule?: Record<string, unknown>;
 }
 
 let buildNumber = 0;
@@ -28,23 +26,42 @@ function formatMessage(project: ConvoyProject, message: Message): string {
 }
 
 /**
- * Bundles `schema.ts`, every function module, `auth.ts` and `http.ts` (if present) with esbuild into one ES module under
+ * Bundles `schema.ts`, every function module and `auth.ts` (if present) with esbuild into one ES module under
  * `.convoy/build/`, packages left external (so the app's `convoy` and `zod` are the
  * ones used), and imports it. Syntax and resolution errors come back as one
  * `ConvoyError` listing `file:line:column: message` for each.
  */
 export async function bundleAndLoad(project: ConvoyProject, modules: readonly FunctionModule[]): Promise<LoadedBundle> {
-  const outDir = join(project.stateDir, "build");
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
   const authFile = findAuthFile(project.dir);
-  const httpFile = findHttpFile(project.dir);
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
-    ...(httpFile === null ? [] : [`export * as httpModule from ${JSON.stringify(httpFile)};`]),
   ].join("\n");
+  const loaded = (await bundleEntry(project, entry, "functions")) as Record<string, Record<string, unknown>>;
+  return {
+    schemaModule: loaded.schemaModule!,
+    modules: modules.map((_, i) => loaded[`m${i}`]!),
+    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+  };
+}
+
+/**
+ * Bundles and imports `convoy/http.ts` on its own, after `_generated/` is written (it
+ * imports `_generated/api`); undefined when the app has no such file.
+ */
+export async function bundleAndLoadHttp(project: ConvoyProject): Promise<Record<string, unknown> | undefined> {
+  const httpFile = findHttpFile(project.dir);
+  if (httpFile === null) return undefined;
+  const loaded = await bundleEntry(project, `export * as httpModule from ${JSON.stringify(httpFile)};`, "http");
+  return loaded.httpModule as Record<string, unknown>;
+}
+
+/** Bundles `entry` to `.convoy/build/<name>-<pid>-<n>.mjs` and imports it. */
+async function bundleEntry(project: ConvoyProject, entry: string, name: string): Promise<Record<string, unknown>> {
+  const outDir = join(project.stateDir, "build");
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${name}-${process.pid}-${++buildNumber}.mjs`);
   try {
     await build({
       stdin: { contents: entry, resolveDir: project.root, loader: "ts", sourcefile: "convoy-entry.ts" },
@@ -69,13 +86,12 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
   }
   // Older builds of this process are no longer needed once a new one is written.
   for (const file of readdirSync(outDir)) {
-    if (file.startsWith(`functions-${process.pid}-`) && join(outDir, file) !== outfile) {
+    if (file.startsWith(`${name}-${process.pid}-`) && join(outDir, file) !== outfile) {
       rmSync(join(outDir, file), { force: true });
     }
   }
-  let loaded: Record<string, Record<string, unknown>>;
   try {
-    loaded = (await import(pathToFileURL(outfile).href)) as typeof loaded;
+    return (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ConvoyError({
       code: "BAD_REQUEST",
@@ -83,10 +99,4 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
       cause: error,
     });
   }
-  return {
-    schemaModule: loaded.schemaModule!,
-    modules: modules.map((_, i) => loaded[`m${i}`]!),
-    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
-    ...(loaded.httpModule ? { httpModule: loaded.httpModule } : {}),
-  };
 }

@@ -9,9 +9,8 @@ import type { FunctionInfo } from "../codegen/functionTree.js";
 import { readAuthHook } from "./authHook.js";
 import type { LoadedBundle } from "./bundle.js";
 import type { FunctionModule } from "./discoverModules.js";
-import { readHttpRouter } from "./httpRoutesFile.js";
 
-/** The app as loaded from a bundle: its schema, functions, auth hook and HTTP routes. */
+/** The app as loaded: its schema, functions, auth hook and HTTP routes. */
 export interface LoadedApp {
   schema: SchemaDefinition;
   functions: FunctionTree;
@@ -64,6 +63,5 @@ export function readApp(bundle: LoadedBundle, modules: readonly FunctionModule[]
     }
   });
   const auth = readAuthHook(bundle.authModule);
-  const http = readHttpRouter(bundle.httpModule);
-  return { schema, functions, infos, ...(auth ? { auth } : {}), ...(http ? { http } : {}) };
+  return { schema, functions, infos, ...(auth ? { auth } : {}) };
 }

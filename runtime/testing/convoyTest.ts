@@ -163,10 +163,12 @@ function testOf<TDataModel extends GenericDataModel>(
     now: () => engine.clock.now(),
     async advanceTime(ms) {
       engine.clock.advance(ms);
-      // Integration point (issue 15, scheduler): run what is due by engine.clock.now().
+      // Integration point (issue 15, scheduler): give ConvoyRuntime `clock: engine.clock`, keep one
+      // ScheduledFunctionRunner per engine (crons from options), and `await runner.runDue(engine.clock.now())`.
     },
     async finishScheduledFunctions() {
-      // Integration point (issue 15, scheduler): run jobs until none are left.
+      // Integration point (issue 15, scheduler): loop { next = await runner.nextDueTime(); stop when null;
+      // advance the clock to it if later; await runner.runDue() }, with a cap that reports a job rescheduling itself forever.
       throw new ConvoyError({
         code: "NOT_IMPLEMENTED",
         message: "t.finishScheduledFunctions(): this Convoy has no scheduler yet",

@@ -49,7 +49,7 @@ export class HttpRouter {
         message: `http.route(${method}): give exactly one of path ("/webhook") or pathPrefix ("/files/")`,
       });
     }
-    const key = (hasPath ? spec.path : spec.pathPrefix);
+    const key = hasPath ? spec.path : spec.pathPrefix;
     if (!key.startsWith("/")) {
       throw new ConvoyError({ code: "BAD_REQUEST", message: `http.route: ${JSON.stringify(key)} must start with "/"` });
     }

@@ -5,9 +5,13 @@ import { createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syncSchema } from "../../generator/sync/syncSchema.js";
+import { startServer } from "../../generator/serve.js";
+import { httpAction, httpRouter } from "../../runtime/index.js";
 import { httpRoutes } from "../../runtime/server/httpRoutes.js";
 import { awkwardBody, httpTestFunctions, httpTestRouter, signWebhook } from "../support/httpTestApp.js";
-import { testDriverFactories } from "../support/testDatabases.js";
+import { pgliteFactory, testDriverFactories } from "../support/testDatabases.js";
+import { testSchema } from "../support/testSchema.js";
 import { startTestServer, type TestServer } from "../support/testServer.js";
 
 for (const factory of testDriverFactories) {
@@ -177,6 +181,36 @@ describe("HTTP routes mounted in a host app", () => {
     } finally {
       listening.close();
       await server.close();
+    }
+  });
+});
+
+describe("HTTP routes under convoy serve / dev's server", () => {
+  it("serves the loaded app's routes and swaps them with a new build (convoy dev)", async () => {
+    const database = await pgliteFactory.open();
+    await syncSchema(database.driver, testSchema);
+    const first = httpRouter();
+    first.route({ path: "/version", method: "GET", handler: httpAction(() => new Response("one")) });
+    const running = await startServer({
+      driver: database.driver,
+      app: { schema: testSchema, functions: httpTestFunctions, infos: [], http: first },
+      port: 0,
+      host: "127.0.0.1",
+      dev: true,
+      log: () => {},
+    });
+    try {
+      expect(await (await fetch(`${running.url}/http/version`)).text()).toBe("one");
+      const second = httpRouter();
+      second.route({ path: "/version", method: "GET", handler: httpAction(() => new Response("two")) });
+      running.setApp(httpTestFunctions, testSchema, undefined, second);
+      expect(await (await fetch(`${running.url}/http/version`)).text()).toBe("two");
+      running.setApp(httpTestFunctions, testSchema, undefined, undefined);
+      const none = await fetch(`${running.url}/http/version`);
+      expect(none.status).toBe(404);
+      expect(await none.text()).toContain("no convoy/http.ts");
+    } finally {
+      await running.close({ timeoutMs: 2000 });
     }
   });
 });

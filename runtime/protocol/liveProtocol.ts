@@ -57,6 +57,13 @@ export interface QueryErrorMessage {
   error: WireError;
 }
 
+/** Each event's data, by event name. */
+export interface LiveMessages {
+  [LiveEvent.ready]: ReadyMessage;
+  [LiveEvent.result]: ResultMessage;
+  [LiveEvent.queryError]: QueryErrorMessage;
+}
+
 /** A watch a client asks for: its own id for it, the query, and the arguments. */
 export interface WatchRequest {
   id: string;

@@ -12,7 +12,7 @@ import {
   parseSubscribeChange,
   parseWatchRequests,
   protocolRefusal,
-  type ReadyMessage,
+  type LiveMessages,
   type WatchRequest,
   type WireError,
 } from "../protocol/liveProtocol.js";
@@ -135,8 +135,7 @@ export class SseStreams {
     const close = () => this.close(stream);
     request.on("close", close);
     response.on("error", close);
-    const ready: ReadyMessage = { streamId: stream.id, maxWatches: this.maxWatches };
-    this.send(stream, LiveEvent.ready, ready);
+    this.send(stream, LiveEvent.ready, { streamId: stream.id, maxWatches: this.maxWatches });
     for (const { id, error } of refused) this.sendError(stream, id, errorResponse(error).body.error);
     for (const watch of accepted) this.add(stream, watch);
   }
@@ -239,7 +238,7 @@ export class SseStreams {
     this.send(stream, LiveEvent.queryError, { id, error });
   }
 
-  private send(stream: Stream, event: string, data: unknown): void {
+  private send<TEvent extends keyof LiveMessages>(stream: Stream, event: TEvent, data: LiveMessages[TEvent]): void {
     stream.response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { DEFAULT_SCHEMA_NAME } from "../runtime/store/documentStore.js";
 import { bundleAndLoad } from "./build/bundle.js";
 import { discoverModules } from "./build/discoverModules.js";
+import { API_PLACEHOLDER } from "./build/generatedModules.js";
 import { readApp, type LoadedApp } from "./build/readApp.js";
 import {
   apiTemplate,
@@ -47,22 +48,27 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
 }
 
 /**
- * Bundles the app's schema and functions, loads them, and (unless `write: false`)
- * writes `_generated/`: `server.ts` first (function modules import it), then
- * `functions.ts`, `api.ts`, `router.ts`, `http.ts` and, when the project has
- * drizzle-orm, `drizzle.ts`. Files are rewritten only when their content changes.
+ * Bundles the app's schema and functions and loads them; `_generated/server` and
+ * `_generated/api` come from memory, so a fresh clone (or `convoy serve` before
+ * `convoy generate`) builds. A first bundle finds the functions; when a module imports
+ * `api`, a second one gives it the real references. Unless `write: false`, writes
+ * `_generated/`: `server.ts`, `functions.ts`, `api.ts`, `router.ts`, `http.ts` and, when
+ * the project has drizzle-orm, `drizzle.ts`. Files are rewritten only when their content changes.
  */
 export async function buildApp(project: ConvoyProject, options: BuildOptions = {}): Promise<BuiltApp> {
   const write = options.write ?? true;
   const changedFiles: string[] = [];
   const out = project.generatedDir;
+  const modules = discoverModules(project.dir);
+  const server = serverTemplate();
+  const first = await bundleAndLoad(project, modules, { server, api: API_PLACEHOLDER });
+  let app = readApp(first, modules);
+  if (first.generatedImports.has("api")) {
+    app = readApp(await bundleAndLoad(project, modules, { server, api: apiTemplate(app.infos) }), modules);
+  }
   if (write) {
     mkdirSync(out, { recursive: true });
-    writeIfChanged(join(out, "server.ts"), serverTemplate(), changedFiles);
-  }
-  const modules = discoverModules(project.dir);
-  const app = readApp(await bundleAndLoad(project, modules), modules);
-  if (write) {
+    writeIfChanged(join(out, "server.ts"), server, changedFiles);
     writeIfChanged(join(out, "functions.ts"), functionsTemplate(app.infos), changedFiles);
     writeIfChanged(join(out, "api.ts"), apiTemplate(app.infos), changedFiles);
     writeIfChanged(join(out, "router.ts"), routerTemplate(), changedFiles);

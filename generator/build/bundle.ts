@@ -6,6 +6,7 @@ import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
 import { findAuthFile } from "./authHook.js";
 import type { FunctionModule } from "./discoverModules.js";
+import { generatedModulesPlugin, type GeneratedSources } from "./generatedModules.js";
 
 /** What a bundle exports: the schema module, each function module by index, and the auth module if any. */
 export interface LoadedBundle {
@@ -13,6 +14,8 @@ export interface LoadedBundle {
   modules: Record<string, unknown>[];
   /** `convoy/auth.ts`, when the app has one. */
   authModule?: Record<string, unknown>;
+  /** The `_generated/` modules the app imported (served from `generated`). */
+  generatedImports: Set<string>;
 }
 
 let buildNumber = 0;
@@ -28,13 +31,19 @@ function formatMessage(project: ConvoyProject, message: Message): string {
  * Bundles `schema.ts`, every function module and `auth.ts` (if present) with esbuild into one ES module under
  * `.convoy/build/`, packages left external (so the app's `convoy` and `zod` are the
  * ones used), and imports it. Syntax and resolution errors come back as one
- * `ConvoyError` listing `file:line:column: message` for each.
+ * `ConvoyError` listing `file:line:column: message` for each. Imports of the `_generated/`
+ * modules named in `generated` are served from memory, so they need not exist on disk.
  */
-export async function bundleAndLoad(project: ConvoyProject, modules: readonly FunctionModule[]): Promise<LoadedBundle> {
+export async function bundleAndLoad(
+  project: ConvoyProject,
+  modules: readonly FunctionModule[],
+  generated: GeneratedSources = {},
+): Promise<LoadedBundle> {
   const outDir = join(project.stateDir, "build");
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
   const authFile = findAuthFile(project.dir);
+  const generatedImports = new Set<string>();
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
@@ -52,6 +61,7 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
       sourcemap: "inline",
       outfile,
       logLevel: "silent",
+      plugins: [generatedModulesPlugin(project.generatedDir, generated, generatedImports)],
     });
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors;
@@ -82,5 +92,6 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
     schemaModule: loaded.schemaModule!,
     modules: modules.map((_, i) => loaded[`m${i}`]!),
     ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+    generatedImports,
   };
 }

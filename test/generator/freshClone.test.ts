@@ -1,7 +1,9 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createLinkedProject, runLinkedCli } from "../support/linkedProject.js";
+import { createConvoyClient } from "../../runtime/client/convoyClient.js";
+import type { FunctionReference } from "../../runtime/functions/functionReference.js";
+import { createLinkedProject, runLinkedCli, startLinkedCli } from "../support/linkedProject.js";
 
 const SCHEMA = `import { defineSchema, defineTable } from "convoy";
 import { z } from "zod";
@@ -42,4 +44,25 @@ describe("a fresh clone, before any convoy/_generated/ exists", () => {
       expect(existsSync(join(root, "convoy/_generated/server.ts"))).toBe(true);
     });
   }
+
+  it("convoy serve builds what it needs in memory, writes nothing to the source tree, and serves", async () => {
+    const root = freshClone();
+    roots.push(root);
+    const server = startLinkedCli(root, ["serve", "--port", "0"]);
+    try {
+      const url = (await server.waitFor(/Convoy listening on (http:\/\/\S+) /))[1]!;
+      const client = createConvoyClient({ url });
+      const ref = <TKind extends "query" | "mutation">(path: string, kind: TKind): FunctionReference<TKind> => ({
+        path,
+        kind,
+      });
+      await client.mutation(ref("notes.add", "mutation"), { title: "first" });
+      expect(await client.query(ref("notes.list", "query"), {})).toMatchObject([{ title: "first" }]);
+      // The real references, not the first pass's placeholder (whose kind is always "query").
+      expect(await client.query(ref("notes.whereIs", "query"), {})).toEqual({ path: "notes.list", kind: "mutation" });
+      expect(existsSync(join(root, "convoy/_generated"))).toBe(false);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DEFAULT_SCHEMA_NAME } from "../runtime/store/documentStore.js";
@@ -8,12 +8,14 @@ import { API_PLACEHOLDER } from "./build/generatedModules.js";
 import { readApp, type LoadedApp } from "./build/readApp.js";
 import {
   apiTemplate,
+  apiTypesTemplate,
   drizzleTemplate,
   functionsTemplate,
   httpTemplate,
   routerTemplate,
   serverTemplate,
 } from "./codegen/templates.js";
+import { GENERATED_HEADER } from "./codegen/header.js";
 import type { ConvoyProject } from "./project.js";
 
 /** Options of {@link buildApp}. */
@@ -26,12 +28,21 @@ export interface BuildOptions {
 /** A loaded app and the generated files that changed. */
 export interface BuiltApp extends LoadedApp {
   changedFiles: string[];
+  /** Files an older Convoy generated that this one no longer does (`api.ts`, now `api.js` + `api.d.ts`). */
+  removedFiles: string[];
 }
 
 function writeIfChanged(path: string, content: string, changed: string[]): void {
   if (existsSync(path) && readFileSync(path, "utf8") === content) return;
   writeFileSync(path, content);
   changed.push(path);
+}
+
+/** Removes a file an older Convoy generated (its header says so); a user's own file stays. */
+function removeGenerated(path: string, removed: string[]): void {
+  if (!existsSync(path) || !readFileSync(path, "utf8").startsWith(GENERATED_HEADER)) return;
+  rmSync(path);
+  removed.push(path);
 }
 
 function hasPackage(project: ConvoyProject, name: string): boolean {
@@ -52,12 +63,13 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
  * `_generated/api` come from memory, so a fresh clone (or `convoy serve` before
  * `convoy generate`) builds. A first bundle finds the functions; when a module imports
  * `api`, a second one gives it the real references. Unless `write: false`, writes
- * `_generated/`: `server.ts`, `functions.ts`, `api.ts`, `router.ts`, `http.ts` and, when
+ * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts`, `router.ts`, `http.ts` and, when
  * the project has drizzle-orm, `drizzle.ts`. Files are rewritten only when their content changes.
  */
 export async function buildApp(project: ConvoyProject, options: BuildOptions = {}): Promise<BuiltApp> {
   const write = options.write ?? true;
   const changedFiles: string[] = [];
+  const removedFiles: string[] = [];
   const out = project.generatedDir;
   const modules = discoverModules(project.dir);
   const server = serverTemplate();
@@ -70,7 +82,9 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
     mkdirSync(out, { recursive: true });
     writeIfChanged(join(out, "server.ts"), server, changedFiles);
     writeIfChanged(join(out, "functions.ts"), functionsTemplate(app.infos), changedFiles);
-    writeIfChanged(join(out, "api.ts"), apiTemplate(app.infos), changedFiles);
+    writeIfChanged(join(out, "api.js"), apiTemplate(app.infos), changedFiles);
+    writeIfChanged(join(out, "api.d.ts"), apiTypesTemplate(), changedFiles);
+    removeGenerated(join(out, "api.ts"), removedFiles);
     writeIfChanged(join(out, "router.ts"), routerTemplate(), changedFiles);
     writeIfChanged(join(out, "http.ts"), httpTemplate(), changedFiles);
     if (hasPackage(project, "drizzle-orm")) {
@@ -81,5 +95,5 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
       );
     }
   }
-  return { ...app, changedFiles };
+  return { ...app, changedFiles, removedFiles };
 }

@@ -40,6 +40,7 @@ async function buildAndSync(
 ): Promise<BuiltApp> {
   const built = await buildApp(project, { write, ...(options.schemaName ? { schemaName: options.schemaName } : {}) });
   for (const file of built.changedFiles) out.log(`Wrote ${shownPath(project, file)}`);
+  for (const file of built.removedFiles) out.log(`Removed ${shownPath(project, file)} (no longer generated)`);
   if (write && options.typecheck) {
     const errors = await typecheck(project);
     if (errors && errors.length > 0) {

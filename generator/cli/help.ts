@@ -41,7 +41,7 @@ Run "convoy <command> --help" for a command's options.`,
 
 Bundles convoy/schema.ts and convoy/functions/**/*.ts with esbuild, creates the
 database if needed, syncs tables and indexes (refusing changes existing documents
-violate), and writes convoy/_generated/: server.ts, functions.ts, api.ts,
+violate), and writes convoy/_generated/: server.ts, functions.ts, api.js + api.d.ts,
 router.ts (tRPC), http.ts and, with drizzle-orm installed, drizzle.ts.
 Type errors in convoy/ (checked with the project's own tsc) fail the command.
 

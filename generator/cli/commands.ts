@@ -1,5 +1,3 @@
-import { watch } from "node:fs";
-import { sep } from "node:path";
 import { openDatabase } from "../../runtime/drivers/openDatabase.js";
 import type { Driver } from "../../runtime/drivers/driver.js";
 import { ConvoyError, isConvoyError } from "../../runtime/errors.js";
@@ -12,6 +10,7 @@ import { syncSchema } from "../sync/syncSchema.js";
 import { describePendingLayouts } from "./migrateCommand.js";
 import type { ServeOptions } from "./options.js";
 import { exitOnSignals, shutdownTimeoutMs } from "./shutdown.js";
+import { watchSources } from "./watchSources.js";
 
 /** Where the CLI prints. */
 export interface Output {
@@ -180,16 +179,11 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
   };
 
   await rebuild();
-  const generated = `${sep}_generated${sep}`;
-  const watcher = watch(project.dir, { recursive: true }, (_event, file) => {
-    const path = `${sep}${String(file ?? "")}`;
-    if (path.includes(generated) || path.endsWith(`${sep}_generated`)) return;
-    schedule();
-  });
+  const stopWatching = await watchSources(project.dir, schedule);
   out.log(`Watching ${shownPath(project, project.dir)} for changes`);
   exitOnSignals(
     async (drainMs) => {
-      watcher.close();
+      await stopWatching();
       await running.catch(() => {});
       if (server) return server.close({ timeoutMs: drainMs });
       await driver.close();

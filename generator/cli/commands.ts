@@ -8,7 +8,7 @@ import { startServer, type RunningServer } from "../serve.js";
 import { resolveStaticDir } from "../staticFiles.js";
 import { syncSchema } from "../sync/syncSchema.js";
 import { describePendingLayouts } from "./migrateCommand.js";
-import type { ServeOptions } from "./options.js";
+import { checkMaxStreamsPerClient, type ServeOptions } from "./options.js";
 import { exitOnSignals, shutdownTimeoutMs } from "./shutdown.js";
 import { watchSources } from "./watchSources.js";
 
@@ -79,6 +79,7 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
   const project = findProject(process.cwd(), options.dir);
   const timeoutMs = shutdownTimeoutMs();
   const served = staticOf(options, out);
+  const serving = servingOf(options);
   const driver = await open(project, options, out);
   let server: RunningServer;
   try {
@@ -90,7 +91,7 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
       host: options.host,
       dev: false,
       log: out.error,
-      ...schemaOf(options),
+      ...serving,
       ...served,
     });
     out.log(`Serving ${describeFunctions(built)}`);
@@ -102,12 +103,18 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
   exitOnSignals((drainMs) => server.close({ timeoutMs: drainMs }), out, timeoutMs);
 }
 
-function schemaOf(options: ServeOptions): {
+/** The server's options from the command line and, for what it does not set, the environment (checked before the database opens). */
+function servingOf(options: ServeOptions): {
   schemaName?: string;
   corsOrigins?: string[];
   trustProxy?: number | string;
+  maxStreamsPerClient?: number;
 } {
+  const maxStreams =
+    options.maxStreamsPerClient ??
+    checkMaxStreamsPerClient(process.env.CONVOY_MAX_STREAMS_PER_CLIENT, "CONVOY_MAX_STREAMS_PER_CLIENT");
   return {
+    ...(maxStreams !== undefined ? { maxStreamsPerClient: maxStreams } : {}),
     ...(options.schemaName ? { schemaName: options.schemaName } : {}),
     ...(options.corsOrigins.length > 0 ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
@@ -127,6 +134,7 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
   const project = findProject(process.cwd(), options.dir);
   const timeoutMs = shutdownTimeoutMs();
   const served = options.once ? {} : staticOf(options, out);
+  const serving = options.once ? {} : servingOf(options);
   const driver = await open(project, options, out);
   if (options.once) {
     try {
@@ -153,7 +161,7 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
           host: options.host,
           dev: true,
           log: out.error,
-          ...schemaOf(options),
+          ...serving,
           ...served,
         });
         out.log(`Convoy dev server on ${server.url} (tRPC at ${server.url}/trpc): ${describeFunctions(built)}`);

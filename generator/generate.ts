@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DEFAULT_SCHEMA_NAME } from "../runtime/store/documentStore.js";
-import { bundleAndLoad } from "./build/bundle.js";
+import { bundleAndLoad, bundleAndLoadHttp } from "./build/bundle.js";
 import { discoverModules } from "./build/discoverModules.js";
 import { API_PLACEHOLDER } from "./build/generatedModules.js";
+import { readHttpRouter } from "./build/httpRoutesFile.js";
 import { readApp, type LoadedApp } from "./build/readApp.js";
 import {
   apiTemplate,
@@ -64,7 +65,8 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
  * `convoy generate`) builds. A first bundle finds the functions; when a module imports
  * `api`, a second one gives it the real references. Unless `write: false`, writes
  * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts`, `router.ts`, `http.ts` and, when
- * the project has drizzle-orm, `drizzle.ts`. Files are rewritten only when their content changes.
+ * the project has drizzle-orm, `drizzle.ts`; then loads `convoy/http.ts` if there is one
+ * (with the real `api`, from memory too). Files are rewritten only when their content changes.
  */
 export async function buildApp(project: ConvoyProject, options: BuildOptions = {}): Promise<BuiltApp> {
   const write = options.write ?? true;
@@ -95,5 +97,7 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
       );
     }
   }
-  return { ...app, changedFiles, removedFiles };
+  // convoy/http.ts imports _generated/api: it loads once the functions are known.
+  const http = readHttpRouter(await bundleAndLoadHttp(project, { server, api: apiTemplate(app.infos) }));
+  return { ...app, ...(http ? { http } : {}), changedFiles, removedFiles };
 }

@@ -44,3 +44,5 @@ export {
   type ConvoyRouterRecord,
   type TRPCInstance,
 } from "./server/trpcRouter.js";
+export { httpRoutes, type HttpRoutesOptions } from "./server/httpRoutes.js";
+export { HTTP_ROUTES_PREFIX } from "./http/serveHttpRoute.js";

@@ -5,6 +5,7 @@ import { build, type Message } from "esbuild";
 import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
 import { findAuthFile } from "./authHook.js";
+import { findHttpFile } from "./httpRoutesFile.js";
 import type { FunctionModule } from "./discoverModules.js";
 import { generatedModulesPlugin, type GeneratedSources } from "./generatedModules.js";
 
@@ -39,16 +40,51 @@ export async function bundleAndLoad(
   modules: readonly FunctionModule[],
   generated: GeneratedSources = {},
 ): Promise<LoadedBundle> {
-  const outDir = join(project.stateDir, "build");
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
   const authFile = findAuthFile(project.dir);
-  const generatedImports = new Set<string>();
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
   ].join("\n");
+  const generatedImports = new Set<string>();
+  const loaded = (await bundleEntry(project, entry, "functions", generated, generatedImports)) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  return {
+    schemaModule: loaded.schemaModule!,
+    modules: modules.map((_, i) => loaded[`m${i}`]!),
+    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+    generatedImports,
+  };
+}
+
+/**
+ * Bundles and imports `convoy/http.ts` on its own, once the functions are known (it
+ * imports `_generated/api`, given in `generated`); undefined when the app has no such file.
+ */
+export async function bundleAndLoadHttp(
+  project: ConvoyProject,
+  generated: GeneratedSources = {},
+): Promise<Record<string, unknown> | undefined> {
+  const httpFile = findHttpFile(project.dir);
+  if (httpFile === null) return undefined;
+  const entry = `export * as httpModule from ${JSON.stringify(httpFile)};`;
+  const loaded = await bundleEntry(project, entry, "http", generated, new Set());
+  return loaded.httpModule as Record<string, unknown>;
+}
+
+/** Bundles `entry` to `.convoy/build/<name>-<pid>-<n>.mjs` and imports it; `used` collects the `generated` modules it imported. */
+async function bundleEntry(
+  project: ConvoyProject,
+  entry: string,
+  name: string,
+  generated: GeneratedSources,
+  used: Set<string>,
+): Promise<Record<string, unknown>> {
+  const outDir = join(project.stateDir, "build");
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${name}-${process.pid}-${++buildNumber}.mjs`);
   try {
     await build({
       stdin: { contents: entry, resolveDir: project.root, loader: "ts", sourcefile: "convoy-entry.ts" },
@@ -61,7 +97,7 @@ export async function bundleAndLoad(
       sourcemap: "inline",
       outfile,
       logLevel: "silent",
-      plugins: [generatedModulesPlugin(project.generatedDir, generated, generatedImports)],
+      plugins: [generatedModulesPlugin(project.generatedDir, generated, used)],
     });
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors;
@@ -74,13 +110,12 @@ export async function bundleAndLoad(
   }
   // Older builds of this process are no longer needed once a new one is written.
   for (const file of readdirSync(outDir)) {
-    if (file.startsWith(`functions-${process.pid}-`) && join(outDir, file) !== outfile) {
+    if (file.startsWith(`${name}-${process.pid}-`) && join(outDir, file) !== outfile) {
       rmSync(join(outDir, file), { force: true });
     }
   }
-  let loaded: Record<string, Record<string, unknown>>;
   try {
-    loaded = (await import(pathToFileURL(outfile).href)) as typeof loaded;
+    return (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ConvoyError({
       code: "BAD_REQUEST",
@@ -88,10 +123,4 @@ export async function bundleAndLoad(
       cause: error,
     });
   }
-  return {
-    schemaModule: loaded.schemaModule!,
-    modules: modules.map((_, i) => loaded[`m${i}`]!),
-    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
-    generatedImports,
-  };
 }

@@ -2,6 +2,7 @@ import { ConvoyError } from "../../runtime/errors.js";
 import { isConvoyFunction } from "../../runtime/functions/defineFunction.js";
 import type { AuthHook } from "../../runtime/functions/auth.js";
 import type { FunctionTree } from "../../runtime/functions/functionReference.js";
+import type { HttpRouter } from "../../runtime/http/httpRouter.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import { TableDefinition } from "../../runtime/schema/defineTable.js";
 import type { FunctionInfo } from "../codegen/functionTree.js";
@@ -9,13 +10,15 @@ import { readAuthHook } from "./authHook.js";
 import type { LoadedBundle } from "./bundle.js";
 import type { FunctionModule } from "./discoverModules.js";
 
-/** The app as loaded from a bundle: its schema, functions, and auth hook. */
+/** The app as loaded: its schema, functions, auth hook and HTTP routes. */
 export interface LoadedApp {
   schema: SchemaDefinition;
   functions: FunctionTree;
   infos: FunctionInfo[];
   /** The default export of `convoy/auth.ts`; absent when the app has none (every caller is anonymous). */
   auth?: AuthHook;
+  /** The default export of `convoy/http.ts`: routes served under `/http`; absent when the app has none. */
+  http?: HttpRouter;
 }
 
 function isSchema(value: unknown): value is SchemaDefinition {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createConvoyClient } from "../../runtime/client/convoyClient.js";
 import type { FunctionReference } from "../../runtime/functions/functionReference.js";
-import { createLinkedProject, startLinkedCli } from "../support/linkedProject.js";
+import { CLI_TEST_TIMEOUT_MS, createLinkedProject, startLinkedCli } from "../support/linkedProject.js";
 
 /** Version `max` of the schema: notes may carry n up to `max`. */
 const schema = (max: number) => `import { defineSchema, defineTable } from "convoy";
@@ -18,7 +18,7 @@ export const add = mutation({ args: { n: z.number() }, handler: (ctx, args) => c
 
 const add = { path: "notes.add", kind: "mutation" } as FunctionReference<"mutation", { n: number }>;
 
-describe("convoy dev watches convoy/", () => {
+describe("convoy dev watches convoy/", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let root: string;
   afterAll(() => root && rmSync(root, { recursive: true, force: true }));
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createConvoyClient } from "../../runtime/client/convoyClient.js";
 import type { FunctionReference } from "../../runtime/functions/functionReference.js";
-import { createLinkedProject, runLinkedCli, startLinkedCli } from "../support/linkedProject.js";
+import { CLI_TEST_TIMEOUT_MS, createLinkedProject, runLinkedCli, startLinkedCli } from "../support/linkedProject.js";
 
 const SCHEMA = `import { defineSchema, defineTable } from "convoy";
 import { z } from "zod";
@@ -28,7 +28,7 @@ export const whereIs = query({
 /** A clone of an app: the sources, no convoy/_generated/ and no .convoy/. */
 const freshClone = () => createLinkedProject({ "convoy/schema.ts": SCHEMA, "convoy/functions/notes.ts": NOTES });
 
-describe("a fresh clone, before any convoy/_generated/ exists", () => {
+describe("a fresh clone, before any convoy/_generated/ exists", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   const roots: string[] = [];
   afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
 

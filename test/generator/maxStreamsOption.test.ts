@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseOptions } from "../../generator/cli/options.js";
-import { createLinkedProject, runLinkedCli, startLinkedCli } from "../support/linkedProject.js";
+import { CLI_TEST_TIMEOUT_MS, createLinkedProject, runLinkedCli, startLinkedCli } from "../support/linkedProject.js";
 
 const SCHEMA = `import { defineSchema, defineTable } from "convoy";
 import { z } from "zod";
@@ -11,7 +11,7 @@ const NOTES = `import { query } from "../_generated/server";
 export const list = query({ handler: (ctx) => ctx.db.query("notes").collect() });
 `;
 
-describe("--max-streams-per-client and CONVOY_MAX_STREAMS_PER_CLIENT", () => {
+describe("--max-streams-per-client and CONVOY_MAX_STREAMS_PER_CLIENT", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let root: string;
   afterAll(() => root && rmSync(root, { recursive: true, force: true }));
 

@@ -9,6 +9,9 @@ const run = promisify(execFile);
 /** The CLI as built to dist/ (globalSetup rebuilds it when a source is newer). */
 const cli = join(repoRoot, "dist/generator/cli/bin.js");
 
+/** A test that runs the CLI (a new embedded database, tsc) can take a minute on a loaded 2-core machine. */
+export const CLI_TEST_TIMEOUT_MS = 120_000;
+
 /** Packages the user's code may import, linked from the repository's node_modules. */
 const LINKED = ["zod", "typescript", "@types/node", "drizzle-orm", "@trpc/server", "@trpc/client"];
 

@@ -42,7 +42,10 @@ export const functions = ${printTree(tree)};
 `;
 }
 
-/** `_generated/api.ts`: typed references; imports no server code, so browsers can use it. */
+/**
+ * `_generated/api.js`: the references, as plain JavaScript so a Node script can import
+ * them too; imports no server code, so browsers can use it. Typed by {@link apiTypesTemplate}.
+ */
 export function apiTemplate(functions: readonly FunctionInfo[]): string {
   const kinds = (visibility: FunctionInfo["visibility"]) =>
     printTree(
@@ -52,16 +55,29 @@ export function apiTemplate(functions: readonly FunctionInfo[]): string {
       ),
     );
   return `${GENERATED_HEADER}
-import { functionReferences, type ApiFromFunctions } from "convoy";
+import { functionReferences } from "convoy";
+
+/** References to the public functions, e.g. \`api.projects.listProjects\`. */
+export const api = functionReferences(${kinds("public")});
+
+/** References to the internal functions, callable from the server only. */
+export const internal = functionReferences(${kinds("internal")});
+`;
+}
+
+/** `_generated/api.d.ts`: the types of `api.js`, taken from the functions. */
+export function apiTypesTemplate(): string {
+  return `${GENERATED_HEADER}
+import type { ApiFromFunctions } from "convoy";
 import type { functions } from "./functions.js";
 
 type Functions = typeof functions;
 
 /** References to the public functions, e.g. \`api.projects.listProjects\`. */
-export const api = functionReferences<ApiFromFunctions<Functions>>(${kinds("public")});
+export declare const api: ApiFromFunctions<Functions>;
 
 /** References to the internal functions, callable from the server only. */
-export const internal = functionReferences<ApiFromFunctions<Functions, "internal">>(${kinds("internal")});
+export declare const internal: ApiFromFunctions<Functions, "internal">;
 `;
 }
 

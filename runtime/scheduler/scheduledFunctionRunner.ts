@@ -1,4 +1,4 @@
-import type { SqlExecutor } from "../drivers/driver.js";
+import { sqlState, type SqlExecutor } from "../drivers/driver.js";
 import { ConvoyError } from "../errors.js";
 import type { ConvoyRuntime } from "../server/convoyRuntime.js";
 import type { WriteListener } from "../store/documentChange.js";
@@ -142,7 +142,17 @@ export class ScheduledFunctionRunner {
   async start(): Promise<void> {
     if (this.started) throw new Error("This ScheduledFunctionRunner was started already");
     this.started = true;
-    await this.prepare();
+    try {
+      await this.prepare();
+    } catch (error) {
+      if (sqlState(error) !== "42P01") throw error;
+      // A database synced by an older Convoy: serve, but say what to do.
+      this.stopped = true;
+      this.log(
+        `${this.table} does not exist: run \`convoy generate\` (or syncSchema) to create it; scheduled functions and cron jobs will not run until then`,
+      );
+      return;
+    }
     const channel = jobsChannel(this.runtime.store.schemaName);
     const mine = await this.identity.token();
     const listen = async (): Promise<void> => {

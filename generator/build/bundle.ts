@@ -5,6 +5,7 @@ import { build, type Message } from "esbuild";
 import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
 import { findAuthFile } from "./authHook.js";
+import { findCronsFile } from "./cronsFile.js";
 import type { FunctionModule } from "./discoverModules.js";
 
 /** What a bundle exports: the schema module, each function module by index, and the auth module if any. */
@@ -13,6 +14,8 @@ export interface LoadedBundle {
   modules: Record<string, unknown>[];
   /** `convoy/auth.ts`, when the app has one. */
   authModule?: Record<string, unknown>;
+  /** `convoy/crons.ts`, when the app has one. */
+  cronsModule?: Record<string, unknown>;
 }
 
 let buildNumber = 0;
@@ -35,10 +38,12 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
   const authFile = findAuthFile(project.dir);
+  const cronsFile = findCronsFile(project.dir);
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
+    ...(cronsFile === null ? [] : [`export * as cronsModule from ${JSON.stringify(cronsFile)};`]),
   ].join("\n");
   try {
     await build({
@@ -82,5 +87,6 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
     schemaModule: loaded.schemaModule!,
     modules: modules.map((_, i) => loaded[`m${i}`]!),
     ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+    ...(loaded.cronsModule ? { cronsModule: loaded.cronsModule } : {}),
   };
 }

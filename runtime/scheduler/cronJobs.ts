@@ -88,7 +88,12 @@ export class Crons {
   }
 
   /** On a standard cron string (`"*\/15 * * * *"`), in UTC or `{ cron, timeZone }`. */
-  cron<TRef extends SchedulableReference>(name: string, schedule: CronString, ref: TRef, ...args: OptionalArgs<TRef>): void {
+  cron<TRef extends SchedulableReference>(
+    name: string,
+    schedule: CronString,
+    ref: TRef,
+    ...args: OptionalArgs<TRef>
+  ): void {
     const { cron, timeZone } = typeof schedule === "string" ? { cron: schedule, timeZone: undefined } : schedule;
     if (typeof cron !== "string") {
       throw new ConvoyError({
@@ -107,7 +112,10 @@ export class Crons {
       });
     }
     if (this.jobs.has(name)) {
-      throw new ConvoyError({ code: "BAD_REQUEST", message: `Two cron jobs are named ${JSON.stringify(name)}; rename one` });
+      throw new ConvoyError({
+        code: "BAD_REQUEST",
+        message: `Two cron jobs are named ${JSON.stringify(name)}; rename one`,
+      });
     }
     if (typeof ref?.path !== "string") {
       throw new ConvoyError({

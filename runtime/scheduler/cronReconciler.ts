@@ -66,7 +66,8 @@ export class CronReconciler {
         WHERE cron IS NOT NULL AND state = 'pending' AND NOT (cron = ANY($1::text[])) RETURNING cron`,
       [[...this.crons.jobs.keys()], now],
     );
-    for (const row of canceled) this.log(`Cron job "${row.cron}" is no longer in convoy/crons.ts: its next run is canceled`);
+    for (const row of canceled)
+      this.log(`Cron job "${row.cron}" is no longer in convoy/crons.ts: its next run is canceled`);
   }
 
   /** After a run: the next one, at the schedule's first time after `now`. */

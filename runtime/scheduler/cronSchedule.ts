@@ -58,7 +58,8 @@ function parseField(text: string, name: string, min: number, max: number, names?
   const value = (token: string): number => {
     const index = names?.indexOf(token.toLowerCase()) ?? -1;
     const number = index >= 0 ? index + (min === 1 ? 1 : 0) : /^\d+$/.test(token) ? Number(token) : NaN;
-    if (!Number.isInteger(number) || number < min || number > max) throw bad(`${JSON.stringify(token)} is out of range`);
+    if (!Number.isInteger(number) || number < min || number > max)
+      throw bad(`${JSON.stringify(token)} is out of range`);
     return number;
   };
   for (const part of text.split(",")) {

@@ -52,7 +52,9 @@ export class JobWriter implements Scheduler {
 
   runAfter(delayMs: number, ref: unknown, args?: unknown): Promise<ScheduledFunctionId> {
     if (typeof delayMs !== "number" || Number.isNaN(delayMs)) {
-      return refuse(`ctx.scheduler.runAfter(delayMs, ...): delayMs must be a number of milliseconds, got ${typeof delayMs}`);
+      return refuse(
+        `ctx.scheduler.runAfter(delayMs, ...): delayMs must be a number of milliseconds, got ${typeof delayMs}`,
+      );
     }
     return this.schedule("runAfter", this.target.clock.now() + Math.max(0, delayMs), ref, args);
   }

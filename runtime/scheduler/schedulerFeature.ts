@@ -29,7 +29,11 @@ export function schedulerFeature(options: SchedulerFeatureOptions = {}): Schedul
       return runner;
     },
     async start(server) {
-      runner = new ScheduledFunctionRunner({ ...options, runtime: server.runtime, onError: server.onError });
+      runner = new ScheduledFunctionRunner({
+        ...options,
+        runtime: server.runtime,
+        onError: (error) => server.onError(error),
+      });
       await runner.start();
     },
     async close() {

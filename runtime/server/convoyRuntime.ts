@@ -168,7 +168,10 @@ export class ConvoyRuntime {
 
   private readonly mutationServices: MutationServices = {
     scheduler: (tx) =>
-      JobWriter.inTransaction(tx, { clock: this.clock, resolve: (path) => this.resolve(path, { allowInternal: true }) }),
+      JobWriter.inTransaction(tx, {
+        clock: this.clock,
+        resolve: (path) => this.resolve(path, { allowInternal: true }),
+      }),
     onScheduled: () => this.announceScheduled(),
   };
 

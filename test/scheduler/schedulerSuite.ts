@@ -5,7 +5,7 @@ import { ManualClock } from "../../runtime/scheduler/clock.js";
 import { cronJobs } from "../../runtime/scheduler/cronJobs.js";
 import { ScheduledFunctionRunner } from "../../runtime/scheduler/scheduledFunctionRunner.js";
 import { convoyRejection } from "../support/convoyRejection.js";
-import { api, internal, schedulerFunctions } from "../support/schedulerApp.js";
+import { internal, schedulerFunctions } from "../support/schedulerApp.js";
 import type { TestDatabase, TestDriverFactory } from "../support/testDatabases.js";
 import { openTestRuntime } from "../support/testRuntime.js";
 import { testSchema } from "../support/testSchema.js";
@@ -113,10 +113,12 @@ export function describeSchedulerSuite(factory: TestDriverFactory): void {
       expect(await runner().runDue()).toMatchObject({ ran: 0 });
       expect(await counter("c")).toBe(null);
       const rows = await jobs();
-      expect(rows.map((row) => [row._id, row.state])).toEqual([
-        [id, "canceled"],
-        [sameTransaction, "canceled"],
-      ]);
+      expect(new Map(rows.map((row) => [row._id, row.state]))).toEqual(
+        new Map([
+          [id, "canceled"],
+          [sameTransaction, "canceled"],
+        ]),
+      );
       const done = await runtime.call("jobs.scheduleBump", { name: "c" }, { kind: "mutation" });
       await runner().runDue();
       await runtime.call("jobs.cancel", { id: done }, { kind: "mutation" });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConvoyError, functionBuilders, functionReferences, type ApiFromFunctions } from "../../runtime/index.js";
-import { testSchema } from "./testSchema.js";
+import type { testSchema } from "./testSchema.js";
 
 const { query, mutation, action, internalMutation, internalAction } = functionBuilders<typeof testSchema>();
 

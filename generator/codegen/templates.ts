@@ -91,7 +91,7 @@ import { createConvoyClient, type ConvoyClient, type ConvoyClientOptions } from 
 
 export { api, internal } from "./api.js";
 
-/** A client of this app's HTTP endpoints (\`/api/query\`, \`/api/mutation\`, \`/api/action\`). */
+/** A client of this app's HTTP endpoints (\`/api/query\`, \`/api/mutation\`). */
 export function createClient(options?: ConvoyClientOptions): ConvoyClient {
   return createConvoyClient(options);
 }

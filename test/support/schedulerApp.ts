@@ -43,6 +43,32 @@ export const schedulerFunctions = {
         await ctx.scheduler.cancel(id as never);
       },
     }),
+    /** Schedules `count` bumps of counters `<prefix>0` to `<prefix>9`. */
+    scheduleMany: mutation({
+      args: { prefix: z.string(), count: z.number() },
+      handler: async (ctx, { prefix, count }): Promise<number> => {
+        for (let i = 0; i < count; i++)
+          await ctx.scheduler.runAfter(0, internal.jobs.bump, { name: `${prefix}${i % 10}` });
+        return count;
+      },
+    }),
+    /** Bumps, then holds its transaction open for `sleepMs` in a process started with CONVOY_SLOW_JOBS=1. */
+    slowMutation: internalMutation({
+      args: { name: z.string(), sleepMs: z.number() },
+      handler: async (ctx, { name, sleepMs }) => {
+        const row = await ctx.db
+          .query("counters")
+          .withIndex("by_name", (q) => q.eq("name", name))
+          .unique();
+        if (row) await ctx.db.patch(row._id, { value: row.value + 1 });
+        else await ctx.db.insert("counters", { name, value: 1 });
+        if (process.env.CONVOY_SLOW_JOBS === "1") await new Promise((resolve) => setTimeout(resolve, sleepMs));
+      },
+    }),
+    scheduleSlowMutation: mutation({
+      args: { name: z.string(), sleepMs: z.number() },
+      handler: async (ctx, args): Promise<string> => ctx.scheduler.runAfter(0, internal.jobs.slowMutation, args),
+    }),
     /** A scheduled mutation that fails. */
     explode: internalMutation({
       args: {},
@@ -59,7 +85,7 @@ export const schedulerFunctions = {
       args: { name: z.string(), sleepMs: z.number().default(0) },
       handler: async (ctx, { name, sleepMs }): Promise<string> => {
         await ctx.runMutation(internal.jobs.bump, { name: `${name}:started` });
-        await new Promise((resolve) => setTimeout(resolve, sleepMs));
+        if (process.env.CONVOY_SLOW_JOBS === "1") await new Promise((resolve) => setTimeout(resolve, sleepMs));
         await ctx.runMutation(internal.jobs.bump, { name });
         return "done";
       },
@@ -114,6 +140,8 @@ export const api = functionReferences<ApiFromFunctions<SchedulerFunctions>>({
     cancel: "mutation",
     scheduleExplode: "mutation",
     scheduleSlowBump: "mutation",
+    scheduleMany: "mutation",
+    scheduleSlowMutation: "mutation",
     greet: "action",
     counter: "query",
     jobState: "query",
@@ -122,5 +150,5 @@ export const api = functionReferences<ApiFromFunctions<SchedulerFunctions>>({
 });
 
 export const internal = functionReferences<ApiFromFunctions<SchedulerFunctions, "internal">>({
-  jobs: { bump: "mutation", explode: "mutation", slowBump: "action" },
+  jobs: { bump: "mutation", explode: "mutation", slowBump: "action", slowMutation: "mutation" },
 });

@@ -124,7 +124,7 @@ export class ConvoyRuntime {
     if (options.kind !== undefined && fn.kind !== options.kind) {
       throw new ConvoyError({
         code: "BAD_REQUEST",
-        message: `${String(path)} is a ${fn.kind}; call it as a ${fn.kind}, not a ${options.kind}`,
+        message: `${String(path)} is ${withArticle(fn.kind)}; call it as ${withArticle(fn.kind)}, not ${withArticle(options.kind)}`,
       });
     }
     return fn;
@@ -231,7 +231,7 @@ export class ConvoyRuntime {
     if (fn.kind !== "mutation") {
       throw new ConvoyError({
         code: "BAD_REQUEST",
-        message: `${path} is a ${fn.kind}: send a mutation id only with mutations`,
+        message: `${path} is ${withArticle(fn.kind)}: send a mutation id only with mutations`,
       });
     }
     if (typeof mutationId !== "string" || !MUTATION_ID_PATTERN.test(mutationId)) {
@@ -265,6 +265,11 @@ export class ConvoyRuntime {
   close(): Promise<void> {
     return this.driver.close();
   }
+}
+
+/** "a query", "a mutation", "an action". */
+function withArticle(kind: FunctionKind): string {
+  return kind === "action" ? "an action" : `a ${kind}`;
 }
 
 /**

@@ -147,7 +147,7 @@ export function describeSchedulerSuite(factory: TestDriverFactory): void {
       const internalCall = await convoyRejection(runtime.call("jobs.slowBump", { name: "x" }, { kind: "action" }));
       expect(internalCall.code).toBe("NOT_FOUND");
       const asMutation = await convoyRejection(runtime.call("jobs.greet", { name: "x" }, { kind: "mutation" }));
-      expect(asMutation.message).toContain("is a action");
+      expect(asMutation.message).toContain("is an action; call it as an action, not a mutation");
     });
 
     it("a scheduled action runs at most once and its outcome is recorded", async () => {

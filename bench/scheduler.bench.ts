@@ -8,7 +8,7 @@
  * Env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  * BENCH_RATE (jobs scheduled per second in the sustained phase, default 1000),
  * BENCH_SECONDS (length of the sustained phase, default 10), BENCH_CONCURRENCY (jobs a
- * runner runs at once, default 16), BENCH_DRIVERS (default "postgres,pglite").
+ * runner runs at once, default 32), BENCH_DRIVERS (default "postgres,pglite").
  * Creates the schema bench_scheduler on Postgres and drops it at the end.
  */
 import { z } from "zod";
@@ -25,7 +25,7 @@ import { formatTable } from "./harness.js";
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const DRIVERS = (process.env.BENCH_DRIVERS ?? "postgres,pglite").split(",");
 const LATENCY_SAMPLES = 200;
 const IDLE_SECONDS = 10;
@@ -107,7 +107,12 @@ async function run(kind: string): Promise<Figures> {
   await syncSchema(base, schema, { schemaName });
   const { driver, count } = countingDriver(base);
   const runtime = new ConvoyRuntime({ schema, functions, driver, schemaName });
-  const runner = new ScheduledFunctionRunner({ runtime, concurrency: CONCURRENCY });
+  const runner = new ScheduledFunctionRunner({
+    runtime,
+    concurrency: CONCURRENCY,
+    onError: (error) => console.error("runner:", error),
+    log: (message) => console.error(message),
+  });
   await runner.start();
   try {
     // (a) commit -> start, one job at a time on an idle server.

@@ -1,20 +1,23 @@
 import { sqlState, type SqlExecutor } from "../drivers/driver.js";
 import { ConvoyError } from "../errors.js";
 import type { ConvoyRuntime } from "../server/convoyRuntime.js";
-import type { WriteListener } from "../store/documentChange.js";
 import type { TransactionContext } from "../store/transactionContext.js";
 import type { Clock } from "./clock.js";
 import { CronReconciler, missedRuns } from "./cronReconciler.js";
 import type { Crons } from "./cronJobs.js";
 import { RunnerIdentity } from "./runnerIdentity.js";
-import { SCHEDULED_FUNCTIONS_TABLE, scheduledFunctionsSql } from "./scheduledFunctionsTable.js";
+import {
+  SCHEDULED_FUNCTION_RUNS_TABLE,
+  scheduledFunctionRunsSql,
+  scheduledFunctionsSql,
+} from "./scheduledFunctionsTable.js";
 
 /** Options of {@link ScheduledFunctionRunner}. */
 export interface ScheduledFunctionRunnerOptions {
   runtime: ConvoyRuntime;
   /** The app's cron jobs (`convoy/crons.ts`). */
   crons?: Crons;
-  /** Scheduled functions one server runs at once. @default 16 */
+  /** Scheduled functions one server runs at once. @default 32 */
   concurrency?: number;
   /** How often an idle runner looks for due jobs that no notification announced. @default 1000 */
   pollIntervalMs?: number;
@@ -48,8 +51,10 @@ export interface ClaimedJob {
 
 type Outcome = "success" | "failed" | "lost";
 
-/** A scheduled mutation found its claim gone (a sweep took it back): its transaction rolls back. */
-class LostClaim extends Error {}
+/** True when a scheduled mutation failed because its run is recorded already (it committed before). */
+function ranAlready(error: unknown): boolean {
+  return sqlState(error) === "23505" && String((error as Error).message).includes(SCHEDULED_FUNCTION_RUNS_TABLE);
+}
 
 const ACTION_LOST =
   "The server running this action stopped before it finished; Convoy does not run actions twice (at most once)";
@@ -107,7 +112,7 @@ export class ScheduledFunctionRunner {
     this.onError = options.onError ?? (() => {});
     this.log = options.log ?? (() => {});
     this.identity = new RunnerIdentity(this.runtime.driver, this.onError);
-    this.concurrency = Math.max(1, options.concurrency ?? 16);
+    this.concurrency = Math.max(1, options.concurrency ?? 32);
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 30_000;
     this.crons = options.crons ? new CronReconciler(options.crons, this.log, (path) => this.kindOf(path)) : null;
@@ -126,6 +131,10 @@ export class ScheduledFunctionRunner {
 
   private get table(): string {
     return scheduledFunctionsSql(this.runtime.store.schemaName);
+  }
+
+  private get runsTable(): string {
+    return scheduledFunctionRunsSql(this.runtime.store.schemaName);
   }
 
   private get clock(): Clock {
@@ -263,7 +272,8 @@ export class ScheduledFunctionRunner {
       do {
         this.again = false;
         const free = this.concurrency - this.running.size;
-        if (free <= 0) {
+        // With a backlog, claim in batches (a quarter of the slots at least), not one job per finished one.
+        if (free <= 0 || (this.backlog && free < this.concurrency / 4)) {
           this.backlog = true;
           break;
         }
@@ -287,7 +297,8 @@ export class ScheduledFunctionRunner {
       .then(() => {}, this.onError)
       .finally(() => {
         this.running.delete(job._id);
-        if (this.backlog && this.running.size <= this.concurrency / 2) this.wake();
+        // Claims the next batch while three quarters still run, so the claim overlaps them.
+        if (this.backlog && this.running.size <= (this.concurrency * 3) / 4) this.wake();
       });
     this.running.set(job._id, run);
   }
@@ -332,46 +343,88 @@ export class ScheduledFunctionRunner {
         `Cron job "${job.cron}" missed ${missed} run(s) while no server was running (due ${new Date(job.scheduled_time).toISOString()}); running it once now`,
       );
     }
-    const finish = async (sql: SqlExecutor, onWrite: WriteListener | undefined, outcome: Outcome, error?: string) => {
-      const done = await this.complete(sql, onWrite, job, mine, outcome, error, missed);
-      if (done && job.cron !== null) await this.crons?.scheduleNext(sql, onWrite, this.table, job.cron, now);
+    const finish = async (sql: SqlExecutor, outcome: Outcome, error?: string) => {
+      const done = await this.complete(sql, job, mine, outcome, error, missed);
+      if (done && job.cron !== null) await this.crons?.scheduleNext(sql, undefined, this.table, job.cron, now);
       return done;
     };
+    const record = (outcome: Outcome, error?: string) =>
+      this.runtime.driver.transaction("", (tx) => finish(tx, outcome, error));
     if (job.kind === "mutation") {
       try {
+        // The run's record commits with the mutation's writes, or neither does: exactly once.
         await this.runtime.runMutationWith(job.name, job.args, async (tx: TransactionContext) => {
-          if (!(await finish(tx.sql, tx.onWrite, "success"))) throw new LostClaim();
+          tx.sql.queue(`INSERT INTO ${this.runsTable} (job_id, completed_time) VALUES ($1::text, $2::float8)`, [
+            job._id,
+            this.clock.now(),
+          ]);
         });
-        return "success";
       } catch (error) {
-        if (error instanceof LostClaim) return "lost";
-        return this.recordFailure(job, error, finish);
+        // It ran and committed already (on a server that died before marking it): mark it now.
+        if (!ranAlready(error)) return this.recordFailure(job, error, record);
       }
+      return (await this.recordSuccess(job, missed, record)) ? "success" : "lost";
     }
     try {
       await this.runtime.call(job.name, job.args, { kind: "action", auth: null, allowInternal: true });
     } catch (error) {
-      return this.recordFailure(job, error, finish);
+      return this.recordFailure(job, error, record);
     }
-    const recorded = await this.runtime.driver.transaction("", (tx) => finish(tx, undefined, "success"));
-    return recorded ? "success" : "lost";
+    return (await this.recordSuccess(job, missed, record)) ? "success" : "lost";
+  }
+
+  private successes: { job: ClaimedJob; done: (recorded: boolean) => void; failed: (error: unknown) => void }[] = [];
+
+  /**
+   * Marks a job `success`: a plain one with others finishing at the same moment, in one
+   * statement (how the runner keeps up with a thousand jobs a second); a cron run, which
+   * also schedules its next run and may report missed runs, on its own.
+   */
+  private recordSuccess(
+    job: ClaimedJob,
+    missed: number,
+    record: (outcome: Outcome) => Promise<boolean>,
+  ): Promise<boolean> {
+    if (job.cron !== null || missed > 0) return record("success");
+    return new Promise((done, failed) => {
+      if (this.successes.push({ job, done, failed }) === 1) setImmediate(() => void this.flushSuccesses());
+    });
+  }
+
+  private async flushSuccesses(): Promise<void> {
+    const batch = this.successes.splice(0);
+    try {
+      const mine = await this.identity.token();
+      const rows = await this.runtime.driver.query<{ _id: string }>(
+        `WITH done AS (
+           UPDATE ${this.table} SET state = 'success', completed_time = $2::float8
+            WHERE _id = ANY($1::text[]) AND state = 'inProgress' AND claimed_by = $3::text RETURNING _id, kind
+         ), forgotten AS (
+           DELETE FROM ${this.runsTable} WHERE job_id IN (SELECT _id FROM done WHERE kind = 'mutation')
+         )
+         SELECT _id FROM done`,
+        [batch.map((entry) => entry.job._id), this.clock.now(), mine],
+      );
+      const recorded = new Set(rows.map((row) => row._id));
+      for (const entry of batch) entry.done(recorded.has(entry.job._id));
+    } catch (error) {
+      for (const entry of batch) entry.failed(error);
+    }
   }
 
   private async recordFailure(
     job: ClaimedJob,
     error: unknown,
-    finish: (sql: SqlExecutor, onWrite: undefined, outcome: Outcome, error?: string) => Promise<boolean>,
+    record: (outcome: Outcome, error?: string) => Promise<boolean>,
   ): Promise<Outcome> {
     const message = error instanceof Error ? error.message : String(error);
     this.log(`Scheduled ${job.kind} ${job.name} (${job._id}) failed: ${message}`);
-    const recorded = await this.runtime.driver.transaction("", (tx) => finish(tx, undefined, "failed", message));
-    return recorded ? "failed" : "lost";
+    return (await record("failed", message)) ? "failed" : "lost";
   }
 
   /** Records a claimed job's outcome, if the claim is still this runner's; false if not. */
   private async complete(
     sql: SqlExecutor,
-    onWrite: WriteListener | undefined,
     job: ClaimedJob,
     mine: string,
     outcome: Outcome,
@@ -384,12 +437,7 @@ export class ScheduledFunctionRunner {
       [job._id, mine, outcome, this.clock.now(), error ?? null, missed],
     );
     if (row === undefined) return false;
-    onWrite?.({
-      table: SCHEDULED_FUNCTIONS_TABLE,
-      id: job._id,
-      before: { creationTime: job._creation_time, doc: job.doc },
-      after: { creationTime: job._creation_time, doc: row.doc },
-    });
+    if (job.kind === "mutation") await sql.query(`DELETE FROM ${this.runsTable} WHERE job_id = $1::text`, [job._id]);
     return true;
   }
 

@@ -11,6 +11,14 @@ export function scheduledFunctionsSql(schemaName: string): string {
   return `${quoteIdent(schemaName)}.${quoteIdent(SCHEDULED_FUNCTIONS_TABLE)}`;
 }
 
+/** The table where a scheduled mutation records its run, in its own transaction. */
+export const SCHEDULED_FUNCTION_RUNS_TABLE = "_scheduled_function_runs";
+
+/** The quoted, qualified name of the runs table. @internal */
+export function scheduledFunctionRunsSql(schemaName: string): string {
+  return `${quoteIdent(schemaName)}.${quoteIdent(SCHEDULED_FUNCTION_RUNS_TABLE)}`;
+}
+
 /** A new job id: `_scheduled_functions_` and 24 random hex digits. @internal */
 export function newScheduledFunctionId(): string {
   return `${SCHEDULED_FUNCTIONS_TABLE}_${randomBytes(12).toString("hex")}`;
@@ -92,5 +100,13 @@ export function scheduledFunctionsTableSql(schemaName: string): string[] {
     `CREATE UNIQUE INDEX IF NOT EXISTS "_scheduled_functions_one_cron_run" ON ${table} (cron)
       WHERE cron IS NOT NULL AND state IN ('pending', 'inProgress')`,
     changeTriggersSql(schemaName, new JsonbLayout(SCHEDULED_FUNCTIONS_TABLE, table)),
+    // A scheduled mutation inserts its job's id here in its own transaction: a second run
+    // of the same job (its first server died before marking it) fails on the key and
+    // rolls back. Rows leave once the job is marked \`success\`. Insert-only, so the
+    // mutation takes no serializable read of the jobs table (no conflicts between jobs).
+    `CREATE TABLE IF NOT EXISTS ${scheduledFunctionRunsSql(schemaName)} (
+      job_id text PRIMARY KEY,
+      completed_time double precision NOT NULL
+    )`,
   ];
 }

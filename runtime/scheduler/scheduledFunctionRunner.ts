@@ -56,6 +56,11 @@ function ranAlready(error: unknown): boolean {
   return sqlState(error) === "23505" && String((error as Error).message).includes(SCHEDULED_FUNCTION_RUNS_TABLE);
 }
 
+/** How long a scheduled mutation's run record is kept after it ran. */
+const RUN_RECORD_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** How old a runner's own claim must be before its sweep may take it back (it may be about to run). */
+const OWN_CLAIM_GRACE_MS = 60_000;
+
 const ACTION_LOST =
   "The server running this action stopped before it finished; Convoy does not run actions twice (at most once)";
 
@@ -399,8 +404,6 @@ export class ScheduledFunctionRunner {
         `WITH done AS (
            UPDATE ${this.table} SET state = 'success', completed_time = $2::float8
             WHERE _id = ANY($1::text[]) AND state = 'inProgress' AND claimed_by = $3::text RETURNING _id, kind
-         ), forgotten AS (
-           DELETE FROM ${this.runsTable} WHERE job_id IN (SELECT _id FROM done WHERE kind = 'mutation')
          )
          SELECT _id FROM done`,
         [batch.map((entry) => entry.job._id), this.clock.now(), mine],
@@ -437,7 +440,6 @@ export class ScheduledFunctionRunner {
       [job._id, mine, outcome, this.clock.now(), error ?? null, missed],
     );
     if (row === undefined) return false;
-    if (job.kind === "mutation") await sql.query(`DELETE FROM ${this.runsTable} WHERE job_id = $1::text`, [job._id]);
     return true;
   }
 
@@ -457,8 +459,8 @@ export class ScheduledFunctionRunner {
         WHERE state = 'inProgress' AND (${this.identity.deadClaimSql("$1::text")}
           OR (claimed_by = $1::text AND started_time < $5::float8 AND NOT (_id = ANY($4::text[]))))
         RETURNING _id, kind, name, cron`,
-      // Its own claims only once they are older than a sweep: a claim may be on its way to running.
-      [mine, ACTION_LOST, this.clock.now(), [...this.running.keys()], this.clock.now() - this.sweepIntervalMs],
+      // Its own claims only once they are a minute old: a claim may be on its way to running.
+      [mine, ACTION_LOST, this.clock.now(), [...this.running.keys()], this.clock.now() - OWN_CLAIM_GRACE_MS],
     );
     for (const row of rows) {
       this.log(
@@ -467,6 +469,11 @@ export class ScheduledFunctionRunner {
           : `Scheduled action ${row.name} (${row._id}) was running on a server that stopped; marked failed (actions run at most once)`,
       );
     }
+    // Run records outlive their job's `success` by a day: a stale run of a job taken back
+    // (its server seemed dead, yet committed later) still meets its record and rolls back.
+    await this.runtime.driver.query(`DELETE FROM ${this.runsTable} WHERE completed_time < $1::float8`, [
+      this.clock.now() - RUN_RECORD_RETENTION_MS,
+    ]);
     if (rows.some((row) => row.cron !== null)) {
       await this.crons?.reconcile(this.runtime.driver, this.table, this.clock.now());
     }

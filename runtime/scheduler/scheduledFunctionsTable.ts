@@ -102,7 +102,7 @@ export function scheduledFunctionsTableSql(schemaName: string): string[] {
     changeTriggersSql(schemaName, new JsonbLayout(SCHEDULED_FUNCTIONS_TABLE, table)),
     // A scheduled mutation inserts its job's id here in its own transaction: a second run
     // of the same job (its first server died before marking it) fails on the key and
-    // rolls back. Rows leave once the job is marked \`success\`. Insert-only, so the
+    // rolls back. Rows are deleted a day later (by a sweep). Insert-only, so the
     // mutation takes no serializable read of the jobs table (no conflicts between jobs).
     `CREATE TABLE IF NOT EXISTS ${scheduledFunctionRunsSql(schemaName)} (
       job_id text PRIMARY KEY,

@@ -6,6 +6,7 @@ import { bundleAndLoad } from "./build/bundle.js";
 import { discoverModules } from "./build/discoverModules.js";
 import { readApp, type LoadedApp } from "./build/readApp.js";
 import {
+  apiBootstrapTemplate,
   apiTemplate,
   drizzleTemplate,
   functionsTemplate,
@@ -59,6 +60,8 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
   if (write) {
     mkdirSync(out, { recursive: true });
     writeIfChanged(join(out, "server.ts"), serverTemplate(), changedFiles);
+    // Modules may import `api` / `internal`: give them one until the typed file is written.
+    if (!existsSync(join(out, "api.ts"))) writeFileSync(join(out, "api.ts"), apiBootstrapTemplate());
   }
   const modules = discoverModules(project.dir);
   const app = readApp(await bundleAndLoad(project, modules), modules);

@@ -66,6 +66,30 @@ export const internal = functionReferences<ApiFromFunctions<Functions, "internal
 `;
 }
 
+/**
+ * `_generated/api.ts` before the first build: references for any path, made on access
+ * (`api.users.create` is `{ path: "users.create" }`), so that modules importing `api`
+ * or `internal` (functions, `crons.ts`) load before the typed file exists. The
+ * build then replaces it.
+ */
+export function apiBootstrapTemplate(): string {
+  return `${GENERATED_HEADER}
+// Written before the first build; \`convoy generate\` replaces it with typed references.
+function anyApi(path: string[]): any {
+  return new Proxy(
+    {},
+    {
+      get: (_target, name) =>
+        typeof name !== "string" ? undefined : name === "path" && path.length >= 2 ? path.join(".") : anyApi([...path, name]),
+    },
+  );
+}
+
+export const api: any = anyApi([]);
+export const internal: any = anyApi([]);
+`;
+}
+
 /** `_generated/router.ts`: the tRPC router of the public functions. */
 export function routerTemplate(): string {
   return `${GENERATED_HEADER}

@@ -10,7 +10,8 @@
  * without load, default 1000,2000,5000,10000), BENCH_LOAD_WORKERS (mutation workers during
  * the migration, default 4), BENCH_LOAD_SECONDS (mutations before and after it, default 5),
  * BENCH_LOAD_BATCH_SIZE (the backfill batch size of the migration under load, default 2000),
- * BENCH_ONLY (compare or migration: that part only), BENCH_EXPLAIN (print the report's plans).
+ * BENCH_ONLY (compare or migration: that part only), BENCH_EXPLAIN (print the report's plans),
+ * BENCH_FOREIGN_KEYS=0 (the relational table's reference without a foreign key).
  * Creates the Postgres schemas `bench_relational_*` and drops them at the end.
  */
 import pg from "pg";

@@ -1,6 +1,6 @@
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import type { TableDefinition } from "../../runtime/schema/defineTable.js";
-import { relationalColumns, type ColumnSpec } from "../../runtime/schema/relationalColumns.js";
+import { hasForeignKey, relationalColumns, type ColumnSpec } from "../../runtime/schema/relationalColumns.js";
 import { GENERATED_HEADER, importPathOf, moduleIdentifier } from "./header.js";
 import { printTree, treeOf, type FunctionInfo } from "./functionTree.js";
 
@@ -138,7 +138,7 @@ function drizzleTable(table: string, definition: TableDefinition): string {
   ];
   const fields =
     definition.layout === "relational"
-      ? relationalColumns(table, definition.validator.shape).map((spec) => {
+      ? relationalColumns(table, definition.validator.shape, definition.relationalOptions).map((spec) => {
           const field = JSON.stringify(spec.field);
           const key = /^[A-Za-z_$][\w$]*$/.test(spec.field) ? spec.field : field;
           // Plain text, numbers and booleans type themselves; ids, enums and JSON take the field's type.
@@ -150,8 +150,7 @@ function drizzleTable(table: string, definition: TableDefinition): string {
                 : "";
           const notNull = spec.nullMeans === "never" ? ".notNull()" : "";
           // Typed as AnyPgColumn so tables that reference each other (or themselves) type-check.
-          const references =
-            spec.references !== undefined ? `.references((): AnyPgColumn => ${spec.references}._id)` : "";
+          const references = hasForeignKey(spec) ? `.references((): AnyPgColumn => ${spec.references}._id)` : "";
           return `  ${key}: ${DRIZZLE_COLUMN[spec.type]}("${spec.column}")${type}${notNull}${references},`;
         })
       : [`  doc: jsonb("doc").$type<Fields<"${table}">>().notNull(),`];
@@ -168,12 +167,14 @@ ${[...system, ...fields].join("\n")}
 export function drizzleTemplate(schema: SchemaDefinition, schemaName: string): string {
   const tables = Object.keys(schema.tables).sort();
   const definitions = tables.map((table) => drizzleTable(table, schema.tables[table]!));
-  const relational = tables.some((table) => schema.tables[table]!.layout === "relational");
-  const builders = relational
-    ? "boolean, doublePrecision, jsonb, pgSchema, text, type AnyPgColumn"
-    : "doublePrecision, jsonb, pgSchema, text";
+  // Import what the definitions use, and nothing else.
+  const body = definitions.join("\n\n");
+  const builders = ["boolean", "doublePrecision", "jsonb", "pgSchema", "text"].filter(
+    (name) => name === "pgSchema" || new RegExp(`\\b${name}\\(`).test(body),
+  );
+  if (body.includes("AnyPgColumn")) builders.push("type AnyPgColumn");
   return `${GENERATED_HEADER}
-import { ${builders} } from "drizzle-orm/pg-core";
+import { ${builders.join(", ")} } from "drizzle-orm/pg-core";
 import type { Id } from "convoy";
 import type { DataModel } from "./server.js";
 
@@ -183,6 +184,6 @@ type Fields<TTable extends keyof DataModel> = Omit<DataModel[TTable]["document"]
 /** The Postgres schema holding Convoy's tables. */
 export const convoySchema = pgSchema("${schemaName}");
 
-${definitions.join("\n\n")}
+${body}
 `;
 }

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from "../../runtime/drivers/driver.js";
 import { ConvoyError } from "../../runtime/errors.js";
-import type { ColumnSpec } from "../../runtime/schema/relationalColumns.js";
+import { hasForeignKey, type ColumnSpec } from "../../runtime/schema/relationalColumns.js";
 import { constraintName, RelationalLayout } from "../../runtime/store/layout/relationalLayout.js";
 import type { TableLayout } from "../../runtime/store/layout/tableLayout.js";
 import { layoutsTable } from "../../runtime/store/layout/tableLayouts.js";
@@ -73,7 +73,24 @@ export async function relationalColumnChanges(
       const name = quoteIdent(constraintName(wanted.table, spec.column, "check"));
       await tx.query(`ALTER TABLE ${table} ADD CONSTRAINT ${name} CHECK (${check})`);
     }
-    if (spec.references) await tx.query(wanted.foreignKeySql(spec));
+    if (hasForeignKey(spec)) {
+      const target = `${quoteIdent(schemaName)}.${quoteIdent(spec.references)}`;
+      const dangling = await tx.query<{ _id: string; ref: string }>(
+        `SELECT t._id, t.${quoteIdent(spec.column)} AS ref FROM ${table} AS t
+          WHERE t.${quoteIdent(spec.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} AS r WHERE r._id = t.${quoteIdent(spec.column)})
+          ORDER BY t._id LIMIT 20`,
+      );
+      if (dangling.length > 0) {
+        throw new ConvoyError({
+          code: "PRECONDITION_FAILED",
+          message:
+            `The schema change was not applied: ${wanted.table}.${spec.field} would get a foreign key, but these documents reference no document of ${spec.references}:\n` +
+            dangling.map((row) => `  ${wanted.table} ${row._id}: ${spec.field} ${row.ref}`).join("\n") +
+            "\nDelete them or point them at existing documents, then sync again.",
+        });
+      }
+      await tx.query(wanted.foreignKeySql(spec));
+    }
   };
 
   for (const [column, spec] of before) {

@@ -32,7 +32,7 @@ export function defineSchema<const TTables extends TableDefinitions>(tables: TTa
       });
     }
     // Refuses two fields that would share a column.
-    if (table.layout === "relational") relationalColumns(name, table.validator.shape);
+    if (table.layout === "relational") relationalColumns(name, table.validator.shape, table.relationalOptions);
     for (const [field, schema] of Object.entries(table.validator.shape)) {
       const target = referencedTable(schema as never);
       if (target !== undefined && !(target in tables)) {

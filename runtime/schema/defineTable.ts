@@ -17,6 +17,17 @@ export interface IndexDefinition {
  */
 export type LayoutKind = "jsonb" | "relational";
 
+/** Options of `.relational()`. */
+export interface RelationalOptions {
+  /**
+   * Give each `defineRef` field a foreign key to the referenced table's `_id`, checked at
+   * commit. Without it a reference is a plain `text` column that nothing checks (as in
+   * a JSONB table), and inserts skip the check's cost.
+   * @default true
+   */
+  foreignKeys?: boolean;
+}
+
 /** Names of the indexes every table has without declaring them. */
 export const SYSTEM_INDEXES = ["by_id", "by_creation_time"] as const;
 
@@ -43,10 +54,17 @@ export class TableDefinition<
   readonly indexes: readonly IndexDefinition[];
   /** The storage layout the schema asks for (the database may still hold another until `convoy migrate`). */
   readonly layout: LayoutKind;
+  /** What `.relational(options)` was given. */
+  readonly relationalOptions: RelationalOptions;
   /** @internal Type-level record of the indexes; never set at run time. */
   declare readonly _indexes: TIndexes;
 
-  constructor(shape: TShape, indexes: readonly IndexDefinition[] = [], layout: LayoutKind = "jsonb") {
+  constructor(
+    shape: TShape,
+    indexes: readonly IndexDefinition[] = [],
+    layout: LayoutKind = "jsonb",
+    relationalOptions: RelationalOptions = {},
+  ) {
     for (const field of Object.keys(shape)) {
       if (!FIELD_SEGMENT_PATTERN.test(field)) {
         throw new ConvoyError({
@@ -58,6 +76,7 @@ export class TableDefinition<
     this.validator = z.strictObject(shape);
     this.indexes = indexes;
     this.layout = layout;
+    this.relationalOptions = relationalOptions;
   }
 
   /**
@@ -75,7 +94,12 @@ export class TableDefinition<
   ): TableDefinition<TShape, Omit<TIndexes, TName> & { [K in TName]: [...TFields, "_creationTime"] }> {
     const problem = indexProblem(name, fields, this.indexes, Object.keys(this.validator.shape));
     if (problem) throw new ConvoyError({ code: "BAD_REQUEST", message: `.index(${JSON.stringify(name)}): ${problem}` });
-    return new TableDefinition(this.validator.shape, [...this.indexes, { name, fields: [...fields] }], this.layout);
+    return new TableDefinition(
+      this.validator.shape,
+      [...this.indexes, { name, fields: [...fields] }],
+      this.layout,
+      this.relationalOptions,
+    );
   }
 
   /**
@@ -88,8 +112,8 @@ export class TableDefinition<
    * defineTable({ name: z.string(), userId: defineRef("users") }).index("by_userId", ["userId"]).relational()
    * ```
    */
-  relational(): TableDefinition<TShape, TIndexes> {
-    return new TableDefinition(this.validator.shape, this.indexes, "relational");
+  relational(options: RelationalOptions = {}): TableDefinition<TShape, TIndexes> {
+    return new TableDefinition(this.validator.shape, this.indexes, "relational", options);
   }
 }
 

@@ -19,8 +19,15 @@ export interface ColumnSpec {
   nullMeans: "never" | "missing" | "null";
   /** The only values allowed (enums and literals), checked by a `CHECK`. */
   allowed?: readonly (string | number | boolean)[];
-  /** The table whose `_id` this field references (`defineRef`): a foreign key. */
+  /** The table whose `_id` this field references (`defineRef`). */
   references?: string;
+  /** False when the reference has no foreign key (`.relational({ foreignKeys: false })`). */
+  foreignKey?: false;
+}
+
+/** True when a column holds a reference its table checks with a foreign key. @internal */
+export function hasForeignKey(spec: ColumnSpec): spec is ColumnSpec & { references: string } {
+  return spec.references !== undefined && spec.foreignKey !== false;
 }
 
 type ZodInternals = { _zod: { def: Record<string, unknown> & { type: string }; optout?: string } };
@@ -137,7 +144,11 @@ export function postgresName(name: string): string {
  * that would share a column.
  * @internal
  */
-export function relationalColumns(tableName: string, shape: z.ZodRawShape): ColumnSpec[] {
+export function relationalColumns(
+  tableName: string,
+  shape: z.ZodRawShape,
+  options: { foreignKeys?: boolean } = {},
+): ColumnSpec[] {
   const byColumn = new Map<string, string>();
   return Object.entries(shape).map(([field, schema]) => {
     const column = columnNameOf(field);
@@ -149,6 +160,7 @@ export function relationalColumns(tableName: string, shape: z.ZodRawShape): Colu
       });
     }
     byColumn.set(column, field);
-    return { field, column, ...columnTypeOf(schema as z.ZodType) };
+    const spec: ColumnSpec = { field, column, ...columnTypeOf(schema as z.ZodType) };
+    return spec.references !== undefined && options.foreignKeys === false ? { ...spec, foreignKey: false } : spec;
   });
 }

@@ -76,9 +76,17 @@ export function systemTablesSql(schemaName: string): string[] {
  * indexes. Comparing two of these tells whether existing documents need checking.
  * @internal
  */
-export function describeTable(table: TableDefinition): { fields: unknown; indexes: ManagedIndex["fields"][] } {
+export function describeTable(table: TableDefinition): {
+  fields: unknown;
+  indexes: ManagedIndex["fields"][];
+  foreignKeys?: false;
+} {
   return {
     fields: z.toJSONSchema(table.validator, { unrepresentable: "any", io: "input" }),
     indexes: table.indexes.map((index) => [index.name, ...index.fields]),
+    // Only when set, so that the description of every other table stays as it was.
+    ...(table.layout === "relational" && table.relationalOptions?.foreignKeys === false
+      ? { foreignKeys: false as const }
+      : {}),
   };
 }

@@ -59,6 +59,19 @@ describe("relational columns", () => {
     });
   });
 
+  it("keeps references without a foreign key when asked", () => {
+    expect(relationalColumns("t", { ownerId: defineRef("users") }, { foreignKeys: false })).toEqual([
+      {
+        field: "ownerId",
+        column: "owner_id",
+        type: "text",
+        nullMeans: "never",
+        references: "users",
+        foreignKey: false,
+      },
+    ]);
+  });
+
   it("names columns in snake_case, keeps doc for the JSONB layout, and shortens long names", () => {
     expect(columnNameOf("userId")).toBe("user_id");
     expect(columnNameOf("createdAt")).toBe("created_at");

@@ -82,6 +82,30 @@ export function describeRelationalSuite(factory: TestDriverFactory): void {
       expect(await sql(`SELECT name FROM ${t("users")} ORDER BY name`)).toEqual([{ name: "Bo" }]);
     });
 
+    it("with foreignKeys: false a reference is a plain text column, and turning the key on checks the rows", async () => {
+      const loose = defineSchema({
+        users,
+        tasks: defineTable({ title: z.string(), ownerId: defineRef("users") }).relational({ foreignKeys: false }),
+      });
+      await sync(loose);
+      const store = storeOf(loose);
+      const dangling = await store.mutation<string>((db) =>
+        db.insert("tasks", { title: "orphan", ownerId: "users_00000000000000000000000dad" }),
+      );
+      const keys = () =>
+        sql(`SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'f'`, [t("tasks")]);
+      expect(await keys()).toEqual([]);
+      // Asking for the key: refused while a row points nowhere, added once none does.
+      const strict = defineSchema({ users, tasks: tasks() });
+      const refused = await rejection(sync(strict));
+      expect(refused.code).toBe("PRECONDITION_FAILED");
+      expect(refused.message).toContain(`tasks ${dangling}: ownerId users_00000000000000000000000dad`);
+      expect(await keys()).toEqual([]);
+      await store.mutation((db) => db.delete(dangling));
+      expect((await sync(strict)).alteredColumns).toEqual([]);
+      expect(await keys()).toEqual([{ conname: "tasks__owner_id__fkey" }]);
+    });
+
     it("is plain columns to psql: reserved words, checks, and the change log's document JSON", async () => {
       const schema = defineSchema({
         users,

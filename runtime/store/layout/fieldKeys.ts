@@ -75,8 +75,9 @@ export function nullableScalarKey(field: string, columnSql: string, type: Scalar
     position,
     compare(op, value, params) {
       if (fits(value)) return `${tuple} ${op} (${position(value, params).join(", ")})`;
-      // `value` is of another, non-null type: NULL rows sort before it, the others all on one side.
-      const nullRows = holds(op, true);
+      // `value` is of another, non-null type: NULL rows on one side of it (before, unless it
+      // is an empty array), the others all on one side.
+      const nullRows = holds(op, typeRank(null) < typeRank(value));
       const valueRows = holds(op, type.rank < typeRank(value));
       if (nullRows === valueRows) return String(nullRows);
       return valueRows ? flag : `(NOT ${flag})`;

@@ -1,6 +1,6 @@
 import { checkFieldPath, jsonPathSql, nullAsJson, quoteIdent, quoteLiteral, type SqlCast } from "../sqlText.js";
 import { jsonbKey, nullableScalarKey, SCALAR_TYPES, scalarKey, type ScalarType } from "./fieldKeys.js";
-import { postgresName, type ColumnSpec, type ColumnType } from "../../schema/relationalColumns.js";
+import { hasForeignKey, postgresName, type ColumnSpec, type ColumnType } from "../../schema/relationalColumns.js";
 import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
 import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 
@@ -78,7 +78,9 @@ export class RelationalLayout implements TableLayout {
       const stored = row[spec.column];
       let value: unknown;
       if (stored === null || stored === undefined) {
-        if (spec.nullMeans !== "null") continue;
+        // NULL is a missing field, or JSON null: SQL NULL of a nullable scalar column, or
+        // jsonb `null` of a NOT NULL jsonb column, which drivers also parse to null.
+        if (spec.nullMeans === "missing") continue;
         value = null;
       } else {
         value = readsAsText(spec) ? JSON.parse(stored as string) : stored;
@@ -187,7 +189,7 @@ export class RelationalLayout implements TableLayout {
   }
 
   foreignKeysSql(): string[] {
-    return this.columns.filter((spec) => spec.references !== undefined).map((spec) => this.foreignKeySql(spec));
+    return this.columns.filter(hasForeignKey).map((spec) => this.foreignKeySql(spec));
   }
 
   indexColumnsSql(fields: readonly string[]): string {
@@ -266,13 +268,11 @@ export class RelationalLayout implements TableLayout {
         const shown = `coalesce(left(${jsonPathSql(doc, [spec.field])}::text, 100), 'missing')`;
         return `WHEN NOT ${this.fitsSql(spec, doc)} THEN ${quoteLiteral(`${spec.field}: `)} || ${shown} || ${quoteLiteral(` does not fit ${describeColumn(spec)}`)}`;
       }),
-      ...this.columns
-        .filter((spec) => spec.references !== undefined)
-        .map((spec) => {
-          const target = `${quoteIdent(this.schemaName)}.${quoteIdent(spec.references!)}`;
-          const id = valueSql(spec, doc);
-          return `WHEN ${id} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} AS referenced WHERE referenced._id = ${id}) THEN ${quoteLiteral(`${spec.field}: `)} || ${id} || ${quoteLiteral(` is not a document of ${spec.references!}`)}`;
-        }),
+      ...this.columns.filter(hasForeignKey).map((spec) => {
+        const target = `${quoteIdent(this.schemaName)}.${quoteIdent(spec.references)}`;
+        const id = valueSql(spec, doc);
+        return `WHEN ${id} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${target} AS referenced WHERE referenced._id = ${id}) THEN ${quoteLiteral(`${spec.field}: `)} || ${id} || ${quoteLiteral(` is not a document of ${spec.references}`)}`;
+      }),
     ];
     return `CASE ${cases.join(" ")} END`;
   }
@@ -291,7 +291,7 @@ export class RelationalLayout implements TableLayout {
       const check = this.checkSql(spec);
       if (check)
         constraints.push({ name: constraintName(this.table, spec.column, "check"), definition: `CHECK (${check})` });
-      if (spec.references) {
+      if (hasForeignKey(spec)) {
         const target = `${quoteIdent(this.schemaName)}.${quoteIdent(spec.references)}`;
         constraints.push({
           name: constraintName(this.table, spec.column, "fkey"),

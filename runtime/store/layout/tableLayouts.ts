@@ -52,7 +52,8 @@ export function createTableLayout(
 ): TableLayout {
   const tableSql = `${quoteIdent(schemaName)}.${quoteIdent(table)}`;
   if (kind === "jsonb") return new JsonbLayout(table, tableSql);
-  return new RelationalLayout(schemaName, table, tableSql, relationalColumns(table, definition.validator.shape));
+  const columns = relationalColumns(table, definition.validator.shape, definition.relationalOptions);
+  return new RelationalLayout(schemaName, table, tableSql, columns);
 }
 
 /**

@@ -88,6 +88,7 @@ function countingDriver(driver: Driver): { driver: Driver; count: () => number }
 
 interface Figures {
   driver: string;
+  direct: number;
   p50: number;
   p95: number;
   offered: number;
@@ -127,6 +128,20 @@ async function run(kind: string): Promise<Figures> {
     latencies.sort((a, b) => a - b);
     started.clear();
 
+    // The ceiling: the same mutation called directly, CONCURRENCY at a time.
+    const directCount = 3000;
+    const directBegin = performance.now();
+    let nextDirect = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (nextDirect < directCount) {
+          const n = -1 - nextDirect++;
+          await runtime.call("jobs.work", { n }, { kind: "mutation", allowInternal: true });
+        }
+      }),
+    );
+    const direct = directCount / ((performance.now() - directBegin) / 1000);
+
     // (b) sustained: RATE jobs a second for SECONDS, scheduled 100 per mutation.
     const table = `"${schemaName}"."_scheduled_functions"`;
     const batch = 100;
@@ -161,6 +176,7 @@ async function run(kind: string): Promise<Figures> {
     const idle = (count() - before) / IDLE_SECONDS;
     return {
       driver: kind,
+      direct,
       p50: percentile(latencies, 0.5),
       p95: percentile(latencies, 0.95),
       offered: offered / offerSeconds,
@@ -185,6 +201,7 @@ for (const kind of DRIVERS) {
     figures.p95.toFixed(1),
     figures.offered.toFixed(0),
     figures.completed.toFixed(0),
+    figures.direct.toFixed(0),
     figures.lagP50.toFixed(0),
     figures.lagMax.toFixed(0),
     figures.idle.toFixed(2),
@@ -201,6 +218,7 @@ console.log(
       "p95 ms",
       "offered jobs/s",
       "completed jobs/s",
+      "same mutation called directly /s",
       "due->done p50 ms",
       "due->done max ms",
       "idle statements/s",

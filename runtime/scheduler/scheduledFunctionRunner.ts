@@ -6,7 +6,9 @@ import type { Clock } from "./clock.js";
 import { CronReconciler, missedRuns } from "./cronReconciler.js";
 import type { Crons } from "./cronJobs.js";
 import { RunnerIdentity } from "./runnerIdentity.js";
+import { changeChannel } from "../live/changeLogDdl.js";
 import {
+  SCHEDULED_FUNCTIONS_TABLE,
   SCHEDULED_FUNCTION_RUNS_TABLE,
   scheduledFunctionRunsSql,
   scheduledFunctionsSql,
@@ -60,6 +62,13 @@ function ranAlready(error: unknown): boolean {
 const RUN_RECORD_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** How old a runner's own claim must be before its sweep may take it back (it may be about to run). */
 const OWN_CLAIM_GRACE_MS = 60_000;
+
+/**
+ * A CTE that makes the statement's change-log triggers log quietly (`convoy.mutation =
+ * 'on'`, see changeTriggerFunctionSql): joined first, it is set before they fire.
+ */
+// Read in the statement's one-row result too, so it is evaluated even when no row matches.
+const QUIET_CTE = `quiet AS MATERIALIZED (SELECT set_config('convoy.mutation', 'on', true) AS mode)`;
 
 const ACTION_LOST =
   "The server running this action stopped before it finished; Convoy does not run actions twice (at most once)";
@@ -271,6 +280,23 @@ export class ScheduledFunctionRunner {
     });
   }
 
+  private changesQueued = false;
+
+  /**
+   * Tells live engines (one NOTIFY per burst) that claims and completions were logged:
+   * those statements log quietly, since a NOTIFY in each would serialise their commits.
+   */
+  private notifyChanges(): void {
+    if (this.changesQueued) return;
+    this.changesQueued = true;
+    setImmediate(() => {
+      this.changesQueued = false;
+      this.runtime.driver
+        .query(`SELECT pg_notify($1::text, '')`, [changeChannel(this.runtime.store.schemaName)])
+        .catch((error: unknown) => this.onError(error));
+    });
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
@@ -322,19 +348,21 @@ export class ScheduledFunctionRunner {
     const mine = await this.identity.token();
     this.claims++;
     const [row] = await this.runtime.driver.query<{ jobs: ClaimedJob[]; next: number | null }>(
-      `WITH due AS (
-         SELECT _id FROM ${this.table} WHERE state = 'pending' AND scheduled_time <= $1::float8
-          ORDER BY scheduled_time LIMIT $2::int FOR UPDATE SKIP LOCKED
+      `WITH ${QUIET_CTE}, due AS (
+         SELECT _id FROM ${this.table}, quiet WHERE state = 'pending' AND scheduled_time <= $1::float8
+          ORDER BY scheduled_time LIMIT $2::int FOR UPDATE OF ${SCHEDULED_FUNCTIONS_TABLE} SKIP LOCKED
        ), claimed AS (
          UPDATE ${this.table} t SET state = 'inProgress', started_time = $1::float8, claimed_by = $3::text
            FROM due WHERE t._id = due._id
          RETURNING t._id, t._creation_time, t.name, t.args, t.kind, t.scheduled_time, t.cron, t.doc
        )
-       SELECT (SELECT coalesce(json_agg(claimed), '[]'::json) FROM claimed) AS jobs,
+       SELECT (SELECT mode FROM quiet) AS quiet,
+              (SELECT coalesce(json_agg(claimed), '[]'::json) FROM claimed) AS jobs,
               (SELECT min(scheduled_time) FROM ${this.table} WHERE state = 'pending' AND scheduled_time > $1::float8) AS next`,
       [now, limit, mine],
     );
     const jobs = (row?.jobs ?? []).sort((a, b) => a.scheduled_time - b.scheduled_time);
+    if (jobs.length > 0) this.notifyChanges();
     return { jobs, next: row?.next ?? null };
   }
 
@@ -400,15 +428,17 @@ export class ScheduledFunctionRunner {
     const batch = this.successes.splice(0);
     try {
       const mine = await this.identity.token();
-      const rows = await this.runtime.driver.query<{ _id: string }>(
-        `WITH done AS (
+      const [row] = await this.runtime.driver.query<{ ids: string[] | null }>(
+        `WITH ${QUIET_CTE}, done AS (
            UPDATE ${this.table} SET state = 'success', completed_time = $2::float8
-            WHERE _id = ANY($1::text[]) AND state = 'inProgress' AND claimed_by = $3::text RETURNING _id, kind
+             FROM quiet WHERE _id = ANY($1::text[]) AND state = 'inProgress' AND claimed_by = $3::text RETURNING _id
          )
-         SELECT _id FROM done`,
+         SELECT (SELECT mode FROM quiet) AS quiet, (SELECT json_agg(_id) FROM done) AS ids`,
         [batch.map((entry) => entry.job._id), this.clock.now(), mine],
       );
-      const recorded = new Set(rows.map((row) => row._id));
+      const rows = (row?.ids ?? []).map((_id) => ({ _id }));
+      const recorded = new Set(rows.map((done) => done._id));
+      if (rows.length > 0) this.notifyChanges();
       for (const entry of batch) entry.done(recorded.has(entry.job._id));
     } catch (error) {
       for (const entry of batch) entry.failed(error);

@@ -203,6 +203,40 @@ export function describeSchedulerSuite(factory: TestDriverFactory): void {
       await eventually(async () => ((await counter("h")) === 2 ? true : undefined));
     });
 
+    it("at start, jobs a dead server had claimed are taken back: mutations run, actions are marked failed", async () => {
+      // On the system clock: the runner below runs what is due now.
+      const realRuntime = new ConvoyRuntime({
+        schema: testSchema,
+        functions: schedulerFunctions,
+        driver: database.driver,
+        schemaName: database.schemaName,
+      });
+      const mutationJob = await realRuntime.call("jobs.scheduleBump", { name: "dead" }, { kind: "mutation" });
+      const actionJob = await realRuntime.call(
+        "jobs.scheduleSlowBump",
+        { name: "dead", sleepMs: 0 },
+        { kind: "mutation" },
+      );
+      // As a server that claimed them and was then killed leaves them.
+      const deadClaim = factory.name === "pglite" ? "local:999999:dead" : "pg:999999:dead";
+      await runtime.driver.query(
+        `UPDATE "${database.schemaName}"."_scheduled_functions" SET state = 'inProgress', claimed_by = $1, started_time = $2`,
+        [deadClaim, Date.now()],
+      );
+      const started = new ScheduledFunctionRunner({ runtime: realRuntime, log: (message) => logs.push(message) });
+      runners.push(started);
+      await started.start();
+      const rows = await eventually(async () => {
+        const byId = new Map((await jobs()).map((row) => [row._id, row]));
+        return byId.get(mutationJob as string)?.state === "success" ? byId : undefined;
+      });
+      expect(await counter("dead")).toBe(1);
+      expect(rows.get(mutationJob as string)?.state).toBe("success");
+      expect(rows.get(actionJob as string)).toMatchObject({ state: "failed" });
+      expect(rows.get(actionJob as string)?.error).toContain("at most once");
+      expect(await counter("dead:started")).toBe(null); // the action did not run again
+    });
+
     it("crons run on schedule, one run at a time, and report runs missed across a restart", async () => {
       const crons = cronJobs();
       crons.interval("bump every minute", { minutes: 1 }, internal.jobs.bump, { name: "cron" });

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DEFAULT_SCHEMA_NAME } from "../runtime/store/documentStore.js";
-import { bundleAndLoad } from "./build/bundle.js";
+import { bundleAndLoad, bundleAndLoadHttp } from "./build/bundle.js";
 import { discoverModules } from "./build/discoverModules.js";
+import { readHttpRouter } from "./build/httpRoutesFile.js";
 import { readApp, type LoadedApp } from "./build/readApp.js";
 import {
   apiBootstrapTemplate,
@@ -51,7 +52,8 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
  * Bundles the app's schema and functions, loads them, and (unless `write: false`)
  * writes `_generated/`: `server.ts` first (function modules import it), then
  * `functions.ts`, `api.ts`, `router.ts`, `http.ts` and, when the project has
- * drizzle-orm, `drizzle.ts`. Files are rewritten only when their content changes.
+ * drizzle-orm, `drizzle.ts`; then loads `convoy/http.ts` if there is one. Files are
+ * rewritten only when their content changes.
  */
 export async function buildApp(project: ConvoyProject, options: BuildOptions = {}): Promise<BuiltApp> {
   const write = options.write ?? true;
@@ -78,5 +80,7 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
       );
     }
   }
-  return { ...app, changedFiles };
+  // convoy/http.ts imports _generated/api, so it loads once that is written.
+  const http = readHttpRouter(await bundleAndLoadHttp(project));
+  return { ...app, ...(http ? { http } : {}), changedFiles };
 }

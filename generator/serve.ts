@@ -1,8 +1,10 @@
 import type { Driver } from "../runtime/drivers/driver.js";
 import type { AuthHook } from "../runtime/functions/auth.js";
 import type { FunctionTree } from "../runtime/functions/functionReference.js";
+import type { HttpRouter } from "../runtime/http/httpRouter.js";
 import type { SchemaDefinition } from "../runtime/schema/defineSchema.js";
 import { createConvoyServer, type CloseOptions, type CloseReport } from "../runtime/server/convoyServer.js";
+import { httpRoutes } from "../runtime/server/httpRoutes.js";
 import type { LoadedApp } from "./build/readApp.js";
 import { serveStaticFiles } from "./staticFiles.js";
 
@@ -28,8 +30,8 @@ export interface StartServerOptions {
 /** A running Convoy HTTP server. */
 export interface RunningServer {
   url: string;
-  /** Serves a new build: its functions, schema and auth hook (`convoy dev`). */
-  setApp(functions: FunctionTree, schema: SchemaDefinition, auth?: AuthHook): void;
+  /** Serves a new build: its functions, schema, auth hook and HTTP routes (`convoy dev`). */
+  setApp(functions: FunctionTree, schema: SchemaDefinition, auth?: AuthHook, http?: HttpRouter): void;
   /** Shuts down gracefully (see `ConvoyServer.close`). */
   close(options?: CloseOptions): Promise<CloseReport>;
 }
@@ -38,6 +40,8 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   // convoy/auth.ts, swapped on each `convoy dev` build.
   let authHook = options.app.auth;
+  // convoy/http.ts, likewise.
+  let httpRouter = options.app.http;
   const convoy = await createConvoyServer({
     driver: options.driver,
     schema: options.app.schema,
@@ -49,6 +53,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     scheduler: { log: options.log, ...(options.app.crons ? { crons: options.app.crons } : {}) },
     ...(options.corsOrigins?.length ? { cors: options.corsOrigins } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    features: [httpRoutes(() => httpRouter)],
   });
   if (options.staticDir !== undefined) serveStaticFiles(convoy.handler, options.staticDir);
   try {
@@ -60,8 +65,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   return {
     url: convoy.url!,
-    setApp: (functions, schema, auth) => {
+    setApp: (functions, schema, auth, http) => {
       authHook = auth;
+      httpRouter = http;
       convoy.setFunctions(functions, schema);
     },
     close: (closeOptions) => convoy.close(closeOptions),

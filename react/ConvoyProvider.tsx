@@ -1,7 +1,8 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createContext, useContext, useMemo, useState, type ReactNode } from "react";
+import { createContext, useContext, useLayoutEffect, useMemo, useState, type ReactNode } from "react";
 import type { ConvoyClient } from "../runtime/client/convoyClient.js";
 import { ConvoyError } from "../runtime/errors.js";
+import { bindLiveQueries, setLiveQueryDefaults } from "./liveQueryCache.js";
 
 interface ConvoyContextValue {
   client: ConvoyClient;
@@ -26,7 +27,10 @@ export interface ConvoyProviderProps {
 
 /**
  * Makes a Convoy client (and a TanStack `QueryClient`) available to `useQuery` and
- * `useMutation` below it.
+ * `useMutation` below it, and keeps every Convoy entry of the query cache live: an
+ * entry that gains its first observer, from `convoy/react` or from tRPC's own
+ * `trpc.convoy.x.y.useQuery`, is watched over the client's one stream until its last
+ * observer leaves.
  *
  * @example
  * ```tsx
@@ -40,12 +44,17 @@ export function ConvoyProvider({
   children,
 }: ConvoyProviderProps): ReactNode {
   const [ownQueryClient] = useState(() => queryClient ?? new QueryClient());
+  const cacheClient = queryClient ?? ownQueryClient;
   const prefixHash = JSON.stringify(queryKeyPrefix);
   // prefixHash stands for queryKeyPrefix: a new array with the same keys changes nothing.
   const value = useMemo(() => ({ client, queryKeyPrefix }), [client, prefixHash]);
+  // During render, so the hooks below see the live defaults from their first render.
+  useMemo(() => setLiveQueryDefaults(cacheClient, queryKeyPrefix), [cacheClient, prefixHash]);
+  // A layout effect runs before the hooks below subscribe (their passive effects): no observer is missed.
+  useLayoutEffect(() => bindLiveQueries(cacheClient, client, queryKeyPrefix), [cacheClient, client, prefixHash]);
   return (
     <ConvoyContext.Provider value={value}>
-      <QueryClientProvider client={queryClient ?? ownQueryClient}>{children}</QueryClientProvider>
+      <QueryClientProvider client={cacheClient}>{children}</QueryClientProvider>
     </ConvoyContext.Provider>
   );
 }

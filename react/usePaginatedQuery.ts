@@ -1,10 +1,12 @@
 import { useQueries, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useState } from "react";
 import type { ConvoyError } from "../runtime/errors.js";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
 import type { PaginationOptions, PaginationResult } from "../runtime/store/query.js";
 import { useConvoyClient, useQueryKeyPrefix } from "./ConvoyProvider.js";
+import { SUBSCRIBE_OPTION } from "./liveQueryCache.js";
 import { convoyQueryKey } from "./queryKey.js";
+import { plainQueryDefaults } from "./useQuery.js";
 
 /** A query that takes `paginationOpts` and returns one page (`db.query(...).paginate(...)`). */
 export type PaginatedQueryReference = FunctionReference<
@@ -53,7 +55,7 @@ interface PageSpec {
 
 /**
  * A growing, live list over a paginated query. Each loaded page is a cached TanStack
- * query kept live by its own watch; when the next page loads, the page before it is
+ * query kept live by its own watch (the `ConvoyProvider`'s); when the next page loads, the page before it is
  * pinned to the span it had (its `endCursor`), so items added or removed later show in
  * the right page and no item is shown twice or skipped. Changing `args` starts over.
  *
@@ -90,46 +92,18 @@ export function usePaginatedQuery<TRef extends PaginatedQueryReference>(
   }));
   const keys = pageArgs.map((pageArg) => convoyQueryKey(ref, pageArg, prefix));
 
+  // Each page is an entry the ConvoyProvider keeps live (one watch per page) unless subscribe is false.
+  const plain = subscribe ? {} : plainQueryDefaults(queryClient);
+  const keysHash = JSON.stringify(keys);
   const queries = useQueries({
     queries: pageArgs.map((pageArg, i) => ({
+      ...plain,
       queryKey: keys[i]!,
       queryFn: () => client.query(ref, pageArg as FunctionArgs<TRef>),
       enabled,
+      [SUBSCRIBE_OPTION]: subscribe,
     })),
   });
-
-  // One watch per page, kept across renders: loading a page adds one, it never restarts the others.
-  const watches = useRef(new Map<string, () => void>());
-  useEffect(() => {
-    const active = watches.current;
-    return () => {
-      for (const stop of active.values()) stop();
-      active.clear();
-    };
-  }, [client, queryClient]);
-  const keysHash = JSON.stringify(keys);
-  useEffect(() => {
-    const wanted = new Map<string, number>();
-    if (enabled && subscribe) keys.forEach((key, i) => wanted.set(JSON.stringify(key), i));
-    for (const [hash, stop] of watches.current) {
-      if (!wanted.has(hash)) {
-        stop();
-        watches.current.delete(hash);
-      }
-    }
-    for (const [hash, i] of wanted) {
-      if (watches.current.has(hash)) continue;
-      const key = keys[i]!;
-      const stop = client.watch(
-        ref,
-        pageArgs[i] as FunctionArgs<TRef>,
-        (value) => queryClient.setQueryData(key, value),
-        () => void queryClient.invalidateQueries({ queryKey: key, exact: true }),
-      );
-      watches.current.set(hash, stop);
-    }
-    // keysHash stands for ref, args and the pages.
-  }, [client, queryClient, keysHash, enabled, subscribe]);
 
   const last = queries[queries.length - 1]!;
   const lastData = last.data;

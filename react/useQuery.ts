@@ -1,14 +1,17 @@
 import {
   useQuery as useTanstackQuery,
   useQueryClient,
+  type QueryClient,
   type UseQueryOptions,
   type UseQueryResult,
 } from "@tanstack/react-query";
-import { useEffect } from "react";
 import type { ConvoyError } from "../runtime/errors.js";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
 import { useConvoyClient, useQueryKeyPrefix } from "./ConvoyProvider.js";
+import { SUBSCRIBE_OPTION } from "./liveQueryCache.js";
 import { convoyQueryKey } from "./queryKey.js";
+
+type QueryKey = ReturnType<typeof convoyQueryKey>;
 
 /** Options of {@link useQuery}: TanStack's, plus `subscribe`. */
 export type UseConvoyQueryOptions<TData> = Omit<
@@ -23,8 +26,11 @@ export type UseConvoyQueryOptions<TData> = Omit<
 };
 
 /**
- * TanStack Query's `useQuery` for a Convoy query, kept live by a subscription (on by
- * default). Changing `args` moves the subscription; unmounting releases it.
+ * TanStack Query's `useQuery` for a Convoy query, kept live by the `ConvoyProvider`
+ * (on by default): the first result and every change arrive over the client's one
+ * stream, with no HTTP refetch while live. Changing `args` moves the watch; the last
+ * hook on an entry unmounting releases it. Shares its entry with tRPC's hook for the
+ * same procedure.
  *
  * @example
  * ```tsx
@@ -40,25 +46,27 @@ export function useQuery<TRef extends FunctionReference<"query">>(
   const queryClient = useQueryClient();
   const prefix = useQueryKeyPrefix();
   const { subscribe = true, ...tanstackOptions } = options;
-  const queryKey = convoyQueryKey(ref, args, prefix);
-  const enabled = tanstackOptions.enabled !== false;
-  const keyHash = JSON.stringify(queryKey);
-
-  useEffect(() => {
-    if (!enabled || !subscribe) return;
-    return client.watch(
-      ref,
-      args,
-      (value) => queryClient.setQueryData(queryKey, value),
-      // A failing live query shows its error through TanStack's error state.
-      () => void queryClient.invalidateQueries({ queryKey, exact: true }),
-    );
-    // keyHash stands for ref and args.
-  }, [client, queryClient, keyHash, enabled, subscribe]);
-
-  return useTanstackQuery({
+  // Not live: the QueryClient's own defaults, not the live entries' (never stale).
+  const plain = subscribe ? {} : plainQueryDefaults(queryClient);
+  const queryOptions: UseQueryOptions<FunctionReturnType<TRef>, ConvoyError, FunctionReturnType<TRef>, QueryKey> = {
+    ...plain,
     ...tanstackOptions,
-    queryKey,
+    queryKey: convoyQueryKey(ref, args, prefix),
     queryFn: () => client.query(ref, args),
-  });
+  };
+  return useTanstackQuery(Object.assign(queryOptions, { [SUBSCRIBE_OPTION]: subscribe }));
+}
+
+/** TanStack's refetch behaviour for a query that is not kept live. @internal */
+export function plainQueryDefaults(queryClient: QueryClient): {
+  staleTime: NonNullable<UseQueryOptions["staleTime"]>;
+  refetchOnWindowFocus: NonNullable<UseQueryOptions["refetchOnWindowFocus"]>;
+  refetchOnReconnect: NonNullable<UseQueryOptions["refetchOnReconnect"]>;
+} {
+  const defaults = queryClient.getDefaultOptions().queries;
+  return {
+    staleTime: defaults?.staleTime ?? 0,
+    refetchOnWindowFocus: defaults?.refetchOnWindowFocus ?? true,
+    refetchOnReconnect: defaults?.refetchOnReconnect ?? true,
+  };
 }

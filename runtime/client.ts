@@ -11,7 +11,7 @@ export {
   type OutboxEntry,
   type StringStorage,
 } from "./client/mutationOutbox.js";
-export type { EventSourceConstructor, EventSourceLike } from "./client/watchStream.js";
+export type { EventSourceConstructor, EventSourceLike, StreamEvent } from "./client/watchStream.js";
 export { ConvoyError, isConvoyError, type ConvoyErrorCode } from "./errors.js";
 export type {
   AnyFunctionReference,

@@ -66,3 +66,5 @@ export {
 } from "./functions/functionReference.js";
 export type { RegisteredIdentity, UserIdentity } from "./functions/auth.js";
 export { paginationOptsValidator } from "./functions/paginationOptsValidator.js";
+export { httpAction, type HttpAction, type HttpActionCtx, type HttpActionHandler } from "./http/httpAction.js";
+export { httpRouter, HttpRouter, HTTP_METHODS, type HttpMethod, type RouteSpec } from "./http/httpRouter.js";

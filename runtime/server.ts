@@ -53,3 +53,5 @@ export {
   type ScheduledFunctionRunnerOptions,
 } from "./scheduler/scheduledFunctionRunner.js";
 export { schedulerFeature, type SchedulerFeature, type SchedulerFeatureOptions } from "./scheduler/schedulerFeature.js";
+export { httpRoutes, type HttpRoutesOptions } from "./server/httpRoutes.js";
+export { HTTP_ROUTES_PREFIX } from "./http/serveHttpRoute.js";

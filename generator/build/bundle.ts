@@ -6,6 +6,7 @@ import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
 import { findAuthFile } from "./authHook.js";
 import { findCronsFile } from "./cronsFile.js";
+import { findHttpFile } from "./httpRoutesFile.js";
 import type { FunctionModule } from "./discoverModules.js";
 
 /** What a bundle exports: the schema module, each function module by index, and the auth module if any. */
@@ -34,9 +35,6 @@ function formatMessage(project: ConvoyProject, message: Message): string {
  * `ConvoyError` listing `file:line:column: message` for each.
  */
 export async function bundleAndLoad(project: ConvoyProject, modules: readonly FunctionModule[]): Promise<LoadedBundle> {
-  const outDir = join(project.stateDir, "build");
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `functions-${process.pid}-${++buildNumber}.mjs`);
   const authFile = findAuthFile(project.dir);
   const cronsFile = findCronsFile(project.dir);
   const entry = [
@@ -45,6 +43,31 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
     ...(cronsFile === null ? [] : [`export * as cronsModule from ${JSON.stringify(cronsFile)};`]),
   ].join("\n");
+  const loaded = (await bundleEntry(project, entry, "functions")) as Record<string, Record<string, unknown>>;
+  return {
+    schemaModule: loaded.schemaModule!,
+    modules: modules.map((_, i) => loaded[`m${i}`]!),
+    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+    ...(loaded.cronsModule ? { cronsModule: loaded.cronsModule } : {}),
+  };
+}
+
+/**
+ * Bundles and imports `convoy/http.ts` on its own, after `_generated/` is written (it
+ * imports `_generated/api`); undefined when the app has no such file.
+ */
+export async function bundleAndLoadHttp(project: ConvoyProject): Promise<Record<string, unknown> | undefined> {
+  const httpFile = findHttpFile(project.dir);
+  if (httpFile === null) return undefined;
+  const loaded = await bundleEntry(project, `export * as httpModule from ${JSON.stringify(httpFile)};`, "http");
+  return loaded.httpModule as Record<string, unknown>;
+}
+
+/** Bundles `entry` to `.convoy/build/<name>-<pid>-<n>.mjs` and imports it. */
+async function bundleEntry(project: ConvoyProject, entry: string, name: string): Promise<Record<string, unknown>> {
+  const outDir = join(project.stateDir, "build");
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${name}-${process.pid}-${++buildNumber}.mjs`);
   try {
     await build({
       stdin: { contents: entry, resolveDir: project.root, loader: "ts", sourcefile: "convoy-entry.ts" },
@@ -69,13 +92,12 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
   }
   // Older builds of this process are no longer needed once a new one is written.
   for (const file of readdirSync(outDir)) {
-    if (file.startsWith(`functions-${process.pid}-`) && join(outDir, file) !== outfile) {
+    if (file.startsWith(`${name}-${process.pid}-`) && join(outDir, file) !== outfile) {
       rmSync(join(outDir, file), { force: true });
     }
   }
-  let loaded: Record<string, Record<string, unknown>>;
   try {
-    loaded = (await import(pathToFileURL(outfile).href)) as typeof loaded;
+    return (await import(pathToFileURL(outfile).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ConvoyError({
       code: "BAD_REQUEST",
@@ -83,10 +105,4 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
       cause: error,
     });
   }
-  return {
-    schemaModule: loaded.schemaModule!,
-    modules: modules.map((_, i) => loaded[`m${i}`]!),
-    ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
-    ...(loaded.cronsModule ? { cronsModule: loaded.cronsModule } : {}),
-  };
 }

@@ -4,6 +4,7 @@ import type { AuthHook } from "../../runtime/functions/auth.js";
 import type { Crons } from "../../runtime/scheduler/cronJobs.js";
 import { readCrons } from "./cronsFile.js";
 import type { FunctionTree } from "../../runtime/functions/functionReference.js";
+import type { HttpRouter } from "../../runtime/http/httpRouter.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
 import { TableDefinition } from "../../runtime/schema/defineTable.js";
 import type { FunctionInfo } from "../codegen/functionTree.js";
@@ -11,7 +12,7 @@ import { readAuthHook } from "./authHook.js";
 import type { LoadedBundle } from "./bundle.js";
 import type { FunctionModule } from "./discoverModules.js";
 
-/** The app as loaded from a bundle: its schema, functions, and auth hook. */
+/** The app as loaded: its schema, functions, auth hook and HTTP routes. */
 export interface LoadedApp {
   schema: SchemaDefinition;
   functions: FunctionTree;
@@ -20,6 +21,8 @@ export interface LoadedApp {
   auth?: AuthHook;
   /** The default export of `convoy/crons.ts`, when the app has cron jobs. */
   crons?: Crons;
+  /** The default export of `convoy/http.ts`: routes served under `/http`; absent when the app has none. */
+  http?: HttpRouter;
 }
 
 function isSchema(value: unknown): value is SchemaDefinition {

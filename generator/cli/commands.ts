@@ -158,7 +158,7 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
         });
         out.log(`Convoy dev server on ${server.url} (tRPC at ${server.url}/trpc): ${describeFunctions(built)}`);
       } else {
-        server.setApp(built.functions, built.schema, built.auth);
+        server.setApp(built.functions, built.schema, built.auth, built.http);
         out.log(`Reloaded: ${describeFunctions(built)}`);
       }
     } catch (error) {

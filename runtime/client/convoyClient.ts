@@ -1,6 +1,7 @@
 import { ConvoyError } from "../errors.js";
 import type { MutationOutbox, OutboxEntry } from "./mutationOutbox.js";
-import { WatchStream, type EventSourceConstructor } from "./watchStream.js";
+import { FetchEventSource } from "./fetchEventSource.js";
+import { WatchStreams, type EventSourceConstructor } from "./watchStream.js";
 import type {
   AnyFunctionReference,
   FunctionArgs,
@@ -23,9 +24,11 @@ export interface ConvoyClientOptions {
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
   /**
-   * The EventSource for live queries. Browsers have one; Node 20 does not: pass the
-   * `eventsource` package's (`import { EventSource } from "eventsource"`).
-   * @default globalThis.EventSource
+   * Reads live streams. By default Convoy's reader on `fetch`, in browsers and Node
+   * alike: it sends `headers` with the stream and tells watches why a stream was
+   * refused (429, 401). Any EventSource works too (a browser's, the `eventsource`
+   * package's), at the cost of those two.
+   * @default Convoy's fetch-based reader
    */
   EventSource?: EventSourceConstructor;
   /**
@@ -109,8 +112,10 @@ export interface ConvoyClient {
   ): Promise<FunctionReturnType<TRef>>;
   /**
    * Watches a query: `onUpdate` gets its current result, then every new one. All of a
-   * client's watches share one SSE stream, which reconnects by itself. Returns the
-   * function that stops watching.
+   * client's watches share one SSE stream (another past the server's `maxWatches`),
+   * which reconnects by itself. `onError` gets the query's own errors and the stream's
+   * refusals (429 too many streams, 401), once per run of failures; the watch resumes
+   * when they pass. Returns the function that stops watching.
    * @example
    * ```ts
    * const stop = client.watch(api.projects.listProjects, { userId }, (projects) => render(projects));
@@ -280,7 +285,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   const headers = async (): Promise<Record<string, string>> =>
     (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
-  let stream: WatchStream | undefined;
+  let streams: WatchStreams | undefined;
 
   return {
     url,
@@ -294,23 +299,17 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
           message: "client.watch: pass a query reference such as api.module.query",
         });
       }
-      if (stream === undefined) {
-        const EventSourceClass =
-          options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
-        if (EventSourceClass === undefined) {
-          throw new ConvoyError({
-            code: "BAD_REQUEST",
-            message:
-              'No EventSource here (Node 20 has none): createConvoyClient({ EventSource }) with import { EventSource } from "eventsource"',
-          });
-        }
-        stream = new WatchStream({ url, EventSource: EventSourceClass, fetch: doFetch, headers });
-      }
-      return stream.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
+      streams ??= new WatchStreams({
+        url,
+        EventSource: options.EventSource ?? FetchEventSource,
+        fetch: doFetch,
+        headers,
+      });
+      return streams.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
     },
     close() {
-      stream?.close();
-      stream = undefined;
+      streams?.close();
+      streams = undefined;
     },
   };
 }

@@ -1,18 +1,29 @@
 import { ConvoyError } from "../errors.js";
 
-/** The EventSource constructor the client uses (browsers have one; in Node 20 pass the `eventsource` package's). */
+/** The EventSource constructor the client uses (by default Convoy's fetch-based reader). */
 export type EventSourceConstructor = new (
   url: string,
   init?: { withCredentials?: boolean; fetch?: typeof fetch },
 ) => EventSourceLike;
 
+/**
+ * An event of a stream. A refused or dropped stream's `error` event may carry the
+ * HTTP status as `code` and the server's answer as `message`.
+ */
+export interface StreamEvent {
+  data?: unknown;
+  code?: number;
+  message?: string;
+}
+
 /** The part of EventSource the client needs. */
 export interface EventSourceLike {
-  addEventListener(type: string, listener: (event: { data?: unknown }) => void): void;
+  addEventListener(type: string, listener: (event: StreamEvent) => void): void;
   close(): void;
 }
 
-interface ClientWatch {
+/** One `client.watch`: which stream holds it moves when a stream is full. @internal */
+export interface ClientWatch {
   id: string;
   path: string;
   args: unknown;
@@ -27,64 +38,120 @@ export interface WatchStreamOptions {
   EventSource: EventSourceConstructor;
   fetch: typeof fetch;
   headers: () => Promise<Record<string, string>>;
+  /** Takes watches this stream has no room for (the server's `maxWatches`), to place them on another. */
+  overflow: (watches: ClientWatch[]) => void;
+}
+
+/** Watches a stream takes until the server says its limit (in `ready`). */
+const ASSUMED_MAX_WATCHES = 256;
+/** Watches named in the opening URL stay within this many characters; the rest are added by POST. */
+const URL_BUDGET = 4000;
+
+/** A watch's request on the wire. */
+function describe(watch: ClientWatch): { id: string; path: string; args: unknown } {
+  return { id: watch.id, path: watch.path, args: watch.args };
+}
+
+/** True for the server's "this stream is full" refusal (not a query's own TOO_MANY_REQUESTS). */
+function isStreamFull(error: { code?: string; data?: unknown }): boolean {
+  return (
+    error.code === "TOO_MANY_REQUESTS" &&
+    typeof (error.data as { maxWatches?: unknown } | undefined)?.maxWatches === "number"
+  );
+}
+
+/** The error a refused stream means for its watches: the server's own when it sent one. */
+function refusal(status: number, body: string, url: string): ConvoyError {
+  try {
+    const { error } = JSON.parse(body) as { error?: { code?: string; message?: string; data?: unknown } };
+    if (error?.code && error.message)
+      return new ConvoyError({ code: error.code, message: error.message, data: error.data });
+  } catch {
+    // Not Convoy's JSON: a proxy's page, or a client that does not pass the body on.
+  }
+  if (status === 429) {
+    return new ConvoyError({
+      code: "TOO_MANY_REQUESTS",
+      message: `The server at ${url} refused a live stream (429): this client (or its address) holds as many streams as allowed. Close other tabs, or raise the server's limit`,
+    });
+  }
+  return new ConvoyError({
+    code: status === 401 ? "UNAUTHORIZED" : status === 403 ? "FORBIDDEN" : `HTTP_${status}`,
+    message: `The server at ${url} refused the live stream with HTTP ${status}`,
+  });
 }
 
 /**
- * The client side of `GET /api/subscribe`: one stream for all of a client's watches,
- * opened on the first watch and closed with the last. Watches added later go to the
- * open stream with a POST; after a dropped connection the stream is reopened with
- * backoff, carrying every current watch, and only results that changed are delivered.
+ * The client side of one `GET /api/subscribe` stream, carrying up to the server's
+ * `maxWatches` watches. Watches added later go to the open stream with a POST; after a
+ * dropped connection the stream is reopened with backoff, carrying every current watch,
+ * and only results that changed are delivered. A stream the server refuses (429 too
+ * many streams, 401) reports the refusal to every watch once, then keeps retrying.
  * @internal
  */
 export class WatchStream {
   private readonly watches = new Map<string, ClientWatch>();
   private source: EventSourceLike | null = null;
   private streamId: string | null = null;
-  private nextId = 0;
   private retryDelay = 250;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether the current run of failures was reported to the watches already. */
+  private reported = false;
   private closed = false;
+  /** Changes waiting for this tick's POST. */
+  private readonly adding = new Set<string>();
+  private readonly removing = new Set<string>();
+  private flushing = false;
+  /** Watches this stream may hold (the server's `maxWatches` once known). */
+  capacity = ASSUMED_MAX_WATCHES;
 
   constructor(private readonly options: WatchStreamOptions) {}
 
-  watch(
-    path: string,
-    args: unknown,
-    onUpdate: (value: unknown) => void,
-    onError?: (error: ConvoyError) => void,
-  ): () => void {
-    if (this.closed)
-      throw new ConvoyError({ code: "BAD_REQUEST", message: "This client was closed; create a new one" });
-    const watch: ClientWatch = {
-      id: `w${this.nextId++}`,
-      path,
-      args: args ?? {},
-      onUpdate,
-      onError,
-      lastJson: undefined,
-    };
+  /** Watches held now. */
+  get size(): number {
+    return this.watches.size;
+  }
+
+  add(watch: ClientWatch): void {
     this.watches.set(watch.id, watch);
-    if (this.source === null) this.open();
-    else if (this.streamId !== null) void this.post({ add: [this.describe(watch)] });
+    if (this.source === null && this.retryTimer === null) this.open();
+    else if (this.streamId !== null) this.change(watch.id, "add");
     // Without a stream id yet, the stream is opening: `ready` sends pending watches.
-    return () => this.unwatch(watch.id);
   }
 
-  private unwatch(id: string): void {
+  /** Stops a watch; the last one closes the stream. */
+  remove(id: string): void {
     if (!this.watches.delete(id)) return;
-    if (this.watches.size === 0) {
-      this.stop();
-      return;
-    }
-    if (this.streamId !== null) void this.post({ remove: [id] });
+    if (this.watches.size === 0) this.stop();
+    else if (this.streamId !== null) this.change(id, "remove");
   }
 
-  private describe(watch: ClientWatch): { id: string; path: string; args: unknown } {
-    return { id: watch.id, path: watch.path, args: watch.args };
+  /** Queues a change for the stream; the changes of one tick (a page mounting ten hooks) go in one POST. */
+  private change(id: string, kind: "add" | "remove"): void {
+    if (kind === "add") this.adding.add(id);
+    else if (!this.adding.delete(id)) this.removing.add(id);
+    if (this.flushing) return;
+    this.flushing = true;
+    queueMicrotask(() => {
+      this.flushing = false;
+      const add = [...this.adding].flatMap((added) => this.watches.get(added) ?? []).map(describe);
+      const remove = [...this.removing];
+      this.adding.clear();
+      this.removing.clear();
+      if (this.streamId === null || (add.length === 0 && remove.length === 0)) return;
+      void this.post({ ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) });
+    });
   }
 
   private open(): void {
-    const initial = [...this.watches.values()].map((watch) => this.describe(watch));
+    const initial: ReturnType<typeof describe>[] = [];
+    let length = 0;
+    for (const watch of this.watches.values()) {
+      const described = describe(watch);
+      length += encodeURIComponent(JSON.stringify(described)).length + 3;
+      if (initial.length > 0 && (length > URL_BUDGET || initial.length >= this.capacity)) break;
+      initial.push(described);
+    }
     const url = `${this.options.url}/api/subscribe?watches=${encodeURIComponent(JSON.stringify(initial))}`;
     const sent = new Set(initial.map((watch) => watch.id));
     const source = new this.options.EventSource(url, {
@@ -98,10 +165,15 @@ export class WatchStream {
     this.source = source;
     source.addEventListener("ready", (event) => {
       if (this.source !== source) return;
-      this.streamId = (JSON.parse(String(event.data)) as { streamId: string }).streamId;
+      const ready = JSON.parse(String(event.data)) as { streamId: string; maxWatches?: number };
+      this.streamId = ready.streamId;
+      if (typeof ready.maxWatches === "number") this.capacity = ready.maxWatches;
       this.retryDelay = 250;
+      this.reported = false;
       const pending = [...this.watches.values()].filter((watch) => !sent.has(watch.id));
-      if (pending.length > 0) void this.post({ add: pending.map((watch) => this.describe(watch)) });
+      const room = Math.max(0, this.capacity - sent.size);
+      this.moveOut(pending.slice(room));
+      if (room > 0 && pending.length > 0) void this.post({ add: pending.slice(0, room).map(describe) });
     });
     source.addEventListener("result", (event) => {
       const { id, value } = JSON.parse(String(event.data)) as { id: string; value: unknown };
@@ -119,17 +191,47 @@ export class WatchStream {
       };
       const watch = this.watches.get(id);
       if (watch === undefined) return;
+      if (isStreamFull(error)) {
+        this.capacity = (error.data as { maxWatches: number }).maxWatches;
+        this.moveOut([watch]);
+        return;
+      }
       watch.lastJson = undefined;
       watch.onError?.(new ConvoyError(error));
     });
-    source.addEventListener("error", () => {
+    source.addEventListener("error", (event) => {
       if (this.source !== source) return;
+      // An answer other than a stream (429, 401, 403, ...): the app learns why.
+      if (typeof event.code === "number" && event.code >= 400 && event.code < 500) {
+        this.report(refusal(event.code, event.message ?? "", this.options.url));
+      }
       this.reconnect();
     });
   }
 
+  /** Tells every watch why the stream is refused, once per run of failures. */
+  private report(error: ConvoyError): void {
+    if (this.reported) return;
+    this.reported = true;
+    for (const watch of [...this.watches.values()]) {
+      // The next result, once the stream is back, is delivered even if unchanged.
+      watch.lastJson = undefined;
+      watch.onError?.(error);
+    }
+  }
+
+  /** Hands watches this stream has no room for to another stream. */
+  private moveOut(watches: ClientWatch[]): void {
+    if (watches.length === 0) return;
+    for (const watch of watches) this.watches.delete(watch.id);
+    this.options.overflow(watches);
+  }
+
   /** Drops the current stream and opens a new one with every current watch, after a backoff. */
   private reconnect(): void {
+    // The new stream opens with every current watch.
+    this.adding.clear();
+    this.removing.clear();
     this.source?.close();
     this.source = null;
     this.streamId = null;
@@ -142,7 +244,7 @@ export class WatchStream {
     }, delay);
   }
 
-  private async post(body: { add?: unknown[]; remove?: string[] }): Promise<void> {
+  private async post(body: { add?: ReturnType<typeof describe>[]; remove?: string[] }): Promise<void> {
     const streamId = this.streamId;
     if (streamId === null) return;
     try {
@@ -152,17 +254,24 @@ export class WatchStream {
         body: JSON.stringify(body),
       });
       if (response.ok) return;
-      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      const { error } = (await response.json()) as { error: { code: string; message: string; data?: unknown } };
       // A stream the server forgot (it restarted): start over with every watch.
       if (response.status === 404 && this.streamId === streamId) return this.reconnect();
-      for (const item of (body.add ?? []) as { id: string }[])
-        this.watches.get(item.id)?.onError?.(new ConvoyError(error));
+      const added = (body.add ?? []).flatMap((item) => this.watches.get(item.id) ?? []);
+      if (isStreamFull(error)) {
+        this.capacity = (error.data as { maxWatches: number }).maxWatches;
+        this.moveOut(added);
+        return;
+      }
+      for (const watch of added) watch.onError?.(new ConvoyError(error));
     } catch {
       if (this.streamId === streamId) this.reconnect();
     }
   }
 
   private stop(): void {
+    this.adding.clear();
+    this.removing.clear();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.source?.close();
@@ -175,5 +284,76 @@ export class WatchStream {
     this.closed = true;
     this.watches.clear();
     this.stop();
+  }
+}
+
+/**
+ * All of a client's watches: on one stream while they fit (the server's `maxWatches`,
+ * 256 by default), on another stream for the ones beyond. A stream is opened with its
+ * first watch and closed with its last.
+ * @internal
+ */
+export class WatchStreams {
+  private readonly streams: WatchStream[] = [];
+  private readonly holder = new Map<string, WatchStream>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private readonly options: Omit<WatchStreamOptions, "overflow">) {}
+
+  /** Streams open (or opening) now. */
+  get size(): number {
+    return this.streams.length;
+  }
+
+  watch(
+    path: string,
+    args: unknown,
+    onUpdate: (value: unknown) => void,
+    onError?: (error: ConvoyError) => void,
+  ): () => void {
+    if (this.closed)
+      throw new ConvoyError({ code: "BAD_REQUEST", message: "This client was closed; create a new one" });
+    const watch: ClientWatch = {
+      id: `w${this.nextId++}`,
+      path,
+      args: args ?? {},
+      onUpdate,
+      onError,
+      lastJson: undefined,
+    };
+    this.place([watch]);
+    return () => this.unwatch(watch.id);
+  }
+
+  private place(watches: ClientWatch[]): void {
+    for (const watch of watches) {
+      let stream = this.streams.find((candidate) => candidate.size < candidate.capacity);
+      if (stream === undefined) {
+        const created = new WatchStream({ ...this.options, overflow: (moved) => this.place(moved) });
+        // A new stream takes the limit its siblings learned.
+        if (this.streams[0]) created.capacity = this.streams[0].capacity;
+        this.streams.push(created);
+        stream = created;
+      }
+      this.holder.set(watch.id, stream);
+      stream.add(watch);
+    }
+  }
+
+  private unwatch(id: string): void {
+    const stream = this.holder.get(id);
+    if (stream === undefined) return;
+    this.holder.delete(id);
+    stream.remove(id);
+    if (stream.size === 0) this.streams.splice(this.streams.indexOf(stream), 1);
+  }
+
+  /** Ends every watch and stream. */
+  close(): void {
+    this.closed = true;
+    for (const stream of this.streams) stream.close();
+    this.streams.length = 0;
+    this.holder.clear();
   }
 }

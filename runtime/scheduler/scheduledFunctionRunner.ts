@@ -250,10 +250,13 @@ export class ScheduledFunctionRunner {
     }
   }
 
-  /** When the next pending job is due (ms since the epoch), or null when none is pending. */
-  async nextDueTime(): Promise<number | null> {
+  /**
+   * When the next pending job is due (ms since the epoch), or null when none is pending;
+   * `withoutCrons` leaves out cron runs (which are always pending).
+   */
+  async nextDueTime({ withoutCrons = false } = {}): Promise<number | null> {
     const [row] = await this.runtime.driver.query<{ next: number | null }>(
-      `SELECT min(scheduled_time) AS next FROM ${this.table} WHERE state = 'pending'`,
+      `SELECT min(scheduled_time) AS next FROM ${this.table} WHERE state = 'pending'${withoutCrons ? " AND cron IS NULL" : ""}`,
     );
     return row?.next ?? null;
   }

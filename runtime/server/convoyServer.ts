@@ -308,6 +308,11 @@ export async function createConvoyServer<TTree extends FunctionTree, TContext = 
         live,
         dev,
         closing: closing.signal,
+        // Host subscriptions count toward the client's streams, as Convoy's own do.
+        streamSlot: (ctx, auth) => {
+          const request: unknown = ctx?.req;
+          return convoyApp.acquireStream(request instanceof IncomingMessage ? request : undefined, auth);
+        },
         auth: async (ctx) => {
           if (routerOptions.auth) return routerOptions.auth(ctx);
           if (options.context) return options.auth ? options.auth(ctx) : null;

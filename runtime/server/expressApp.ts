@@ -82,6 +82,8 @@ export interface ConvoyApp {
   setFunctions: (functions: FunctionTree, schema?: SchemaDefinition) => void;
   /** The open SSE streams (present when `live` was given). */
   streams: SseStreams | undefined;
+  /** Takes a live-stream slot of the client `auth` and `request` name; throws TOO_MANY_REQUESTS. @internal */
+  acquireStream: (request: IncomingMessage | undefined, auth: UserIdentity | null) => () => void;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -243,5 +245,14 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   });
 
   app.use(bodyErrorHandler(bodyLimit, report));
-  return { app, setFunctions, streams };
+  const acquireStream = (request: IncomingMessage | undefined, auth: UserIdentity | null) => {
+    // Without the request, only a signed-in user can be told apart.
+    const client = request
+      ? clientKey(request, auth)
+      : typeof auth?.subject === "string"
+        ? `user:${auth.subject}`
+        : null;
+    return client === null ? () => {} : streamLimit.acquire(client);
+  };
+  return { app, setFunctions, streams, acquireStream };
 }

@@ -73,7 +73,7 @@ function parseWatchRequests(value: unknown): WatchRequest[] {
  * reconnect); add and remove watches later with `POST /api/subscribe/<streamId>`
  * `{ "add": [...], "remove": ["id"] }` without a new connection.
  *
- * Events: `ready` `{ streamId }`, `result` `{ id, value }` (first the current result,
+ * Events: `ready` `{ streamId, maxWatches }`, `result` `{ id, value }` (first the current result,
  * then each change), `queryError` `{ id, error }`. A comment line every 15 s keeps the
  * stream open through proxies. Closing the stream releases its watches.
  */
@@ -150,7 +150,7 @@ export class SseStreams {
     const close = () => this.close(stream);
     request.on("close", close);
     response.on("error", close);
-    this.send(stream, "ready", { streamId: stream.id });
+    this.send(stream, "ready", { streamId: stream.id, maxWatches: this.maxWatches });
     for (const { id, error } of refused)
       this.send(stream, "queryError", { id, error: errorResponse(error).body.error });
     for (const watch of accepted) this.add(stream, watch);
@@ -173,13 +173,19 @@ export class SseStreams {
 
   /** Refuses a watch beyond the limit when the stream already holds `held`. */
   private checkLimit(held: number): void {
-    const limit = this.options.maxWatchesPerStream ?? 256;
+    const limit = this.maxWatches;
     if (held >= limit) {
       throw new ConvoyError({
         code: "TOO_MANY_REQUESTS",
-        message: `A stream holds at most ${limit} watches; remove some before adding more`,
+        message: `A stream holds at most ${limit} watches; remove some, or open another stream (GET /api/subscribe) for the rest (convoy/client does this by itself)`,
+        data: { maxWatches: limit },
       });
     }
+  }
+
+  /** Watches one stream may hold (told to clients in `ready`, so they open another stream for more). */
+  private get maxWatches(): number {
+    return this.options.maxWatchesPerStream ?? 256;
   }
 
   /** Checks a watch before it is added: known public query, id free, under the limit. */

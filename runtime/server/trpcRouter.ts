@@ -102,6 +102,12 @@ export interface ConvoyRouterOptions<TContext> {
    * SERVICE_UNAVAILABLE, which tRPC's `httpSubscriptionLink` answers by reconnecting.
    */
   closing?: AbortSignal;
+  /**
+   * Takes one of the caller's live-stream slots for a `live.*` subscription (throws
+   * TOO_MANY_REQUESTS when there is none) and returns its release.
+   * @internal
+   */
+  streamSlot?: (ctx: TContext, auth: UserIdentity | null) => () => void;
 }
 
 const TRPC_CODES = new Set([
@@ -215,15 +221,25 @@ export function createConvoyRouter<TRoot extends AnyTRPCRootTypes, TTree extends
           }
           runtimeOf(ctx);
           const auth = await authOf(ctx);
-          const closing = options.closing;
-          const until = closing && signal ? AbortSignal.any([signal, closing]) : (closing ?? signal);
-          if (!closing?.aborted) {
-            for await (const update of watchUpdates(engine, dotted, input, auth, until)) {
-              if ("error" in update) throw toTRPCError(new ConvoyError(update.error), options.dev);
-              yield update.value;
-            }
+          let release: (() => void) | undefined;
+          try {
+            release = options.streamSlot?.(ctx, auth);
+          } catch (error) {
+            throw toTRPCError(error, options.dev);
           }
-          if (closing?.aborted) throw shuttingDown();
+          try {
+            const closing = options.closing;
+            const until = closing && signal ? AbortSignal.any([signal, closing]) : (closing ?? signal);
+            if (!closing?.aborted) {
+              for await (const update of watchUpdates(engine, dotted, input, auth, until)) {
+                if ("error" in update) throw toTRPCError(new ConvoyError(update.error), options.dev);
+                yield update.value;
+              }
+            }
+            if (closing?.aborted) throw shuttingDown();
+          } finally {
+            release?.();
+          }
         });
         continue;
       }

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,7 @@ afterAll(() => {
 });
 
 const ref = (path: string, kind: "query" | "mutation") => ({ path, kind }) as never;
+const WEBHOOK_SECRET = "cli-webhook-secret";
 
 const CLIENT_APP = `import { createConvoyClient } from "convoy/client";
 import type { Id } from "convoy";
@@ -126,7 +128,10 @@ describe("convoy CLI, installed from the packed package", () => {
       let url: string;
       beforeAll(async () => {
         if (driver.dotEnv) writeFileSync(join(root, ".env"), driver.dotEnv);
-        server = startCli(root, ["serve", "--port", "0", ...driver.args], driver.env);
+        server = startCli(root, ["serve", "--port", "0", ...driver.args], {
+          ...driver.env,
+          PROJECTS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        });
         url = (await server.waitFor(/Convoy listening on (http:\/\/\S+) /))[1]!;
       });
       afterAll(async () => {
@@ -167,6 +172,42 @@ describe("convoy CLI, installed from the packed package", () => {
         expect(viaTrpc).toEqual(listed);
         const second = await trpc.projects.createProject.mutate({ userId, name: "Second" });
         expect(second).toMatch(/^projects_/);
+      });
+
+      it("serves convoy/http.ts under /http: a signed webhook's raw bytes arrive intact", async () => {
+        const client = createConvoyClient({ url });
+        const userId = (await client.mutation(ref("users.createUser", "mutation"), {
+          name: "Hook",
+        } as never)) as string;
+        // CRLF, tabs, trailing spaces and bytes that are not UTF-8 inside the name: any
+        // decoding or re-encoding on the way would break the signature.
+        const body = Buffer.concat([
+          Buffer.from(`{\r\n\t"userId" : "${userId}",\r\n\t"name": "Caf`),
+          Buffer.from([0xff, 0xfe, 0xc3]),
+          Buffer.from(` é"  }  \n`),
+        ]);
+        const signature = `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}`;
+        const created = await fetch(`${url}/http/webhooks/projects`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-webhook-signature": signature },
+          body,
+        });
+        expect(created.status, await created.clone().text()).toBe(201);
+        const { projectId } = (await created.json()) as { projectId: string };
+        const listed = (await client.query(ref("projects.listProjects", "query"), { userId } as never)) as {
+          _id: string;
+          name: string;
+        }[];
+        expect(listed).toEqual([expect.objectContaining({ _id: projectId, name: `Caf\ufffd\ufffd\ufffd é` })]);
+
+        const forged = await fetch(`${url}/http/webhooks/projects`, {
+          method: "POST",
+          headers: { "x-webhook-signature": signature },
+          body: Buffer.concat([body, Buffer.from(" ")]),
+        });
+        expect(forged.status).toBe(401);
+        expect((await fetch(`${url}/http/webhooks/projects`)).status).toBe(405);
+        expect((await fetch(`${url}/http/nope`)).status).toBe(404);
       });
 
       it("rejects bad input with 4xx and writes nothing", async () => {

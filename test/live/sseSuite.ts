@@ -98,7 +98,7 @@ export function describeSseSuite(factory: TestDriverFactory): void {
     it("streams the spec's ?path&args watch: first the result, then every change", async () => {
       const userId: Id<"users"> = await call("mutation", "users.add", { name: "Ada" });
       const stream = open(`?path=projects.byUser&args=${encodeURIComponent(JSON.stringify({ userId }))}`);
-      expect(await stream.next("ready")).toEqual({ streamId: expect.any(String) });
+      expect(await stream.next("ready")).toEqual({ streamId: expect.any(String), maxWatches: 256 });
       expect(await stream.next("result")).toEqual({ id: "0", value: [] });
       await call("mutation", "projects.add", { userId, name: "one" });
       expect(await stream.next("result")).toEqual({ id: "0", value: ["one"] });

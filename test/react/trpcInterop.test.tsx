@@ -63,7 +63,7 @@ beforeAll(async () => {
   });
   const app = express();
   app.use((request, _response, next) => {
-    if (request.method !== "GET" || !request.url.includes("live.")) {
+    if (!request.url.startsWith("/api/subscribe") && (request.method !== "GET" || !request.url.includes("live."))) {
       if (request.url.includes("projects.byUser") || request.url.startsWith("/api/query")) reads++;
     }
     next();
@@ -73,7 +73,7 @@ beforeAll(async () => {
   server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  convoy = createConvoyClient({ url, EventSource, headers: { "x-user": "alice" } });
+  convoy = createConvoyClient({ url, headers: { "x-user": "alice" } });
 });
 afterEach(() => cleanup());
 afterAll(async () => {
@@ -84,14 +84,10 @@ afterAll(async () => {
   await started?.database.dispose();
 });
 
-/** tRPC's own hooks: a query, kept live by the `live.*` subscription writing into its cache entry. */
+/** tRPC's own hooks, nothing else: the ConvoyProvider keeps the Convoy query live. */
 function TrpcProjects({ userId }: { userId: Id<"users"> }) {
   const utils = trpc.useUtils();
   const projects = trpc.convoy.projects.byUser.useQuery({ userId });
-  trpc.convoy.live.projects.byUser.useSubscription(
-    { userId },
-    { onData: (names) => utils.convoy.projects.byUser.setData({ userId }, names) },
-  );
   const greeting = trpc.hello.useQuery();
   const me = trpc.convoy.users.me.useQuery();
   return (
@@ -110,7 +106,23 @@ function ConvoyProjects({ userId }: { userId: Id<"users"> }) {
   return <p data-testid="convoy">{data?.join(",") ?? "loading"}</p>;
 }
 
-function HostApp({ queryClient, userId }: { queryClient: QueryClient; userId: Id<"users"> }) {
+/** Ten more live tRPC queries on one page. */
+function ManyTrpc({ userIds }: { userIds: Id<"users">[] }) {
+  const results = userIds.map((userId) => trpc.convoy.projects.byUser.useQuery({ userId }));
+  return <p data-testid="many">{results.map((result) => result.data?.join("+") ?? "?").join("|")}</p>;
+}
+
+function HostApp({
+  queryClient,
+  userId,
+  many = [],
+  show = true,
+}: {
+  queryClient: QueryClient;
+  userId: Id<"users">;
+  many?: Id<"users">[];
+  show?: boolean;
+}) {
   const [trpcClient] = useState(() =>
     trpc.createClient({
       links: [
@@ -132,8 +144,13 @@ function HostApp({ queryClient, userId }: { queryClient: QueryClient; userId: Id
     <trpc.Provider client={trpcClient} queryClient={queryClient}>
       <QueryClientProvider client={queryClient}>
         <ConvoyProvider client={convoy} queryClient={queryClient} queryKeyPrefix={["convoy"]}>
-          <TrpcProjects userId={userId} />
-          <ConvoyProjects userId={userId} />
+          {show ? (
+            <>
+              <TrpcProjects userId={userId} />
+              <ConvoyProjects userId={userId} />
+              <ManyTrpc userIds={many} />
+            </>
+          ) : null}
         </ConvoyProvider>
       </QueryClientProvider>
     </trpc.Provider>
@@ -141,20 +158,37 @@ function HostApp({ queryClient, userId }: { queryClient: QueryClient; userId: Id
 }
 
 describe("convoy/react beside @trpc/react-query in a host app", () => {
-  it("share one live cache entry; tRPC's utils refresh it; the host's identity reaches the functions", async () => {
+  it("tRPC's own useQuery is live with no subscription written; both hooks share one entry and one watch", async () => {
     const userId = await convoy.mutation(api.users.add, { name: "Ada" });
+    const many = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => convoy.mutation(api.users.add, { name: `many${i}` })),
+    );
     const queryClient = new QueryClient();
-    render(<HostApp queryClient={queryClient} userId={userId} />);
+    const readsBefore = reads;
+    const view = render(<HostApp queryClient={queryClient} userId={userId} many={many} />);
     await waitFor(() => expect(screen.getByTestId("trpc").textContent).toBe(""));
     await waitFor(() => expect(screen.getByTestId("convoy").textContent).toBe(""));
     await waitFor(() => expect(screen.getByTestId("hello").textContent).toBe("hello alice"));
     await waitFor(() => expect(screen.getByTestId("me").textContent).toBe("alice"));
 
-    // A change made elsewhere reaches both hooks, through both subscriptions.
+    await waitFor(() => expect(screen.getByTestId("many").textContent).toBe(Array(10).fill("").join("|")));
+    // Mounting ran each Convoy query once, on its watch: no HTTP read. All 12 watches
+    // (11 entries, `me` included) travel on one /api/subscribe stream; tRPC opened no subscription.
+    expect(reads - readsBefore).toBe(0);
+    expect(started.convoy.streams).toBe(1);
+    expect(started.convoy.live.stats().watches).toBe(12);
+
+    // A change made elsewhere reaches both hooks, and the ten.
     await convoy.mutation(api.projects.add, { userId, name: "live" });
+    await convoy.mutation(api.projects.add, { userId: many[9]!, name: "tenth" });
+    await waitFor(() => expect(screen.getByTestId("many").textContent).toBe(`${Array(9).fill("").join("|")}|tenth`), {
+      timeout: 5000,
+    });
     await waitFor(() => expect(screen.getByTestId("trpc").textContent).toBe("live"), { timeout: 5000 });
     await waitFor(() => expect(screen.getByTestId("convoy").textContent).toBe("live"), { timeout: 5000 });
-    const entries = queryClient.getQueryCache().findAll({ queryKey: [["convoy", "projects", "byUser"]] });
+    const entries = queryClient
+      .getQueryCache()
+      .findAll({ queryKey: [["convoy", "projects", "byUser"], { input: { userId } }] });
     expect(entries.map((entry) => entry.queryKey)).toEqual([
       [["convoy", "projects", "byUser"], { input: { userId }, type: "query" }],
     ]);
@@ -164,5 +198,10 @@ describe("convoy/react beside @trpc/react-query in a host app", () => {
     await act(async () => screen.getByText("invalidate").click());
     await waitFor(() => expect(reads).toBe(before + 1));
     expect(screen.getByTestId("convoy").textContent).toBe("live");
+
+    // The last observers leaving release the watches and the stream.
+    view.rerender(<HostApp queryClient={queryClient} userId={userId} many={many} show={false} />);
+    await waitFor(() => expect(started.convoy.live.stats().watches).toBe(0), { timeout: 5000 });
+    await waitFor(() => expect(started.convoy.streams).toBe(0), { timeout: 5000 });
   });
 });

@@ -65,7 +65,10 @@ export function describeLimitsSuite(factory: TestDriverFactory): void {
       const stream = openSse(small.url, `?watches=${encodeURIComponent(JSON.stringify(watches))}`);
       const refused = await stream.next("queryError");
       expect(refused).toMatchObject({ id: "w3", error: { code: "TOO_MANY_REQUESTS" } });
-      expect(refused.error.message).toBe("A stream holds at most 3 watches; remove some before adding more");
+      expect(refused.error.message).toBe(
+        "A stream holds at most 3 watches; remove some, or open another stream (GET /api/subscribe) for the rest (convoy/client does this by itself)",
+      );
+      expect(refused.error.data).toEqual({ maxWatches: 3 });
       const { streamId } = await stream.next("ready");
       const add = await exchange(`${small.url}/api/subscribe/${streamId}`, {
         method: "POST",

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { generateExampleCode } from "./exampleCode.js";
 import { ensurePackageBuilt } from "./packageBuild.js";
 
 export const DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -33,6 +34,7 @@ async function probePostgres(url: string): Promise<string | null> {
 
 export default async function setup(project: TestProject): Promise<void> {
   await ensurePackageBuilt((message) => console.log(`[convoy tests] ${message}`));
+  await generateExampleCode();
   const db = await PGlite.create();
   const template = join(tmpdir(), `convoy-pglite-template-${process.pid}.tar`);
   await writeFile(template, Buffer.from(await (await db.dumpDataDir("none")).arrayBuffer()));

@@ -64,6 +64,15 @@ export async function createPgliteDriver(options: PgliteDriverOptions = {}): Pro
   const elapsed = Date.now() - started;
   if (elapsed > 1000) onProgress?.(`Embedded database ready in ${(elapsed / 1000).toFixed(1)} s`);
 
+  return pgliteDriverOn(db, description, releaseLock);
+}
+
+/**
+ * A {@link Driver} on an open PGlite instance (what {@link createPgliteDriver} returns;
+ * `convoy/test` uses it to dump a template database). `close()` closes the instance.
+ * @internal
+ */
+export function pgliteDriverOn(db: PGlite, description: string, releaseLock?: () => void): Driver {
   return {
     kind: "pglite",
     description,

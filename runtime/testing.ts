@@ -1,0 +1,1 @@
+export { convoyTest, type ConvoyTest, type ConvoyTestOptions } from "./testing/convoyTest.js";

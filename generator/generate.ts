@@ -1,20 +1,22 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DEFAULT_SCHEMA_NAME } from "../runtime/store/documentStore.js";
 import { bundleAndLoad, bundleAndLoadHttp } from "./build/bundle.js";
 import { discoverModules } from "./build/discoverModules.js";
+import { API_PLACEHOLDER } from "./build/generatedModules.js";
 import { readHttpRouter } from "./build/httpRoutesFile.js";
 import { readApp, type LoadedApp } from "./build/readApp.js";
 import {
-  apiBootstrapTemplate,
   apiTemplate,
+  apiTypesTemplate,
   drizzleTemplate,
   functionsTemplate,
   httpTemplate,
   routerTemplate,
   serverTemplate,
 } from "./codegen/templates.js";
+import { GENERATED_HEADER } from "./codegen/header.js";
 import type { ConvoyProject } from "./project.js";
 
 /** Options of {@link buildApp}. */
@@ -27,12 +29,21 @@ export interface BuildOptions {
 /** A loaded app and the generated files that changed. */
 export interface BuiltApp extends LoadedApp {
   changedFiles: string[];
+  /** Files an older Convoy generated that this one no longer does (`api.ts`, now `api.js` + `api.d.ts`). */
+  removedFiles: string[];
 }
 
 function writeIfChanged(path: string, content: string, changed: string[]): void {
   if (existsSync(path) && readFileSync(path, "utf8") === content) return;
   writeFileSync(path, content);
   changed.push(path);
+}
+
+/** Removes a file an older Convoy generated (its header says so); a user's own file stays. */
+function removeGenerated(path: string, removed: string[]): void {
+  if (!existsSync(path) || !readFileSync(path, "utf8").startsWith(GENERATED_HEADER)) return;
+  rmSync(path);
+  removed.push(path);
 }
 
 function hasPackage(project: ConvoyProject, name: string): boolean {
@@ -49,27 +60,33 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
 }
 
 /**
- * Bundles the app's schema and functions, loads them, and (unless `write: false`)
- * writes `_generated/`: `server.ts` first (function modules import it), then
- * `functions.ts`, `api.ts`, `router.ts`, `http.ts` and, when the project has
- * drizzle-orm, `drizzle.ts`; then loads `convoy/http.ts` if there is one. Files are
- * rewritten only when their content changes.
+ * Bundles the app's schema and functions and loads them; `_generated/server` and
+ * `_generated/api` come from memory, so a fresh clone (or `convoy serve` before
+ * `convoy generate`) builds. A first bundle finds the functions; when a module imports
+ * `api`, a second one gives it the real references. Unless `write: false`, writes
+ * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts`, `router.ts`, `http.ts` and, when
+ * the project has drizzle-orm, `drizzle.ts`; then loads `convoy/http.ts` if there is one
+ * (with the real `api`, from memory too). Files are rewritten only when their content changes.
  */
 export async function buildApp(project: ConvoyProject, options: BuildOptions = {}): Promise<BuiltApp> {
   const write = options.write ?? true;
   const changedFiles: string[] = [];
+  const removedFiles: string[] = [];
   const out = project.generatedDir;
+  const modules = discoverModules(project.dir);
+  const server = serverTemplate();
+  const first = await bundleAndLoad(project, modules, { server, api: API_PLACEHOLDER });
+  let app = readApp(first, modules);
+  if (first.generatedImports.has("api")) {
+    app = readApp(await bundleAndLoad(project, modules, { server, api: apiTemplate(app.infos) }), modules);
+  }
   if (write) {
     mkdirSync(out, { recursive: true });
-    writeIfChanged(join(out, "server.ts"), serverTemplate(), changedFiles);
-    // Modules may import `api` / `internal`: give them one until the typed file is written.
-    if (!existsSync(join(out, "api.ts"))) writeFileSync(join(out, "api.ts"), apiBootstrapTemplate());
-  }
-  const modules = discoverModules(project.dir);
-  const app = readApp(await bundleAndLoad(project, modules), modules);
-  if (write) {
+    writeIfChanged(join(out, "server.ts"), server, changedFiles);
     writeIfChanged(join(out, "functions.ts"), functionsTemplate(app.infos), changedFiles);
-    writeIfChanged(join(out, "api.ts"), apiTemplate(app.infos), changedFiles);
+    writeIfChanged(join(out, "api.js"), apiTemplate(app.infos), changedFiles);
+    writeIfChanged(join(out, "api.d.ts"), apiTypesTemplate(), changedFiles);
+    removeGenerated(join(out, "api.ts"), removedFiles);
     writeIfChanged(join(out, "router.ts"), routerTemplate(), changedFiles);
     writeIfChanged(join(out, "http.ts"), httpTemplate(), changedFiles);
     if (hasPackage(project, "drizzle-orm")) {
@@ -80,7 +97,7 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
       );
     }
   }
-  // convoy/http.ts imports _generated/api, so it loads once that is written.
-  const http = readHttpRouter(await bundleAndLoadHttp(project));
-  return { ...app, ...(http ? { http } : {}), changedFiles };
+  // convoy/http.ts imports _generated/api: it loads once the functions are known.
+  const http = readHttpRouter(await bundleAndLoadHttp(project, { server, api: apiTemplate(app.infos) }));
+  return { ...app, ...(http ? { http } : {}), changedFiles, removedFiles };
 }

@@ -24,6 +24,8 @@ export interface StartServerOptions {
   corsOrigins?: readonly string[];
   /** Express's `trust proxy` (`--trust-proxy`): which proxies' X-Forwarded-For names the client. */
   trustProxy?: number | string;
+  /** Live streams one client may hold open (`--max-streams-per-client`); 64 by default. */
+  maxStreamsPerClient?: number;
   log: (message: string) => void;
 }
 
@@ -53,6 +55,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     scheduler: { log: options.log, ...(options.app.crons ? { crons: options.app.crons } : {}) },
     ...(options.corsOrigins?.length ? { cors: options.corsOrigins } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    ...(options.maxStreamsPerClient !== undefined ? { maxStreamsPerClient: options.maxStreamsPerClient } : {}),
     features: [httpRoutes(() => httpRouter)],
   });
   if (options.staticDir !== undefined) serveStaticFiles(convoy.handler, options.staticDir);

@@ -8,6 +8,7 @@ import { findAuthFile } from "./authHook.js";
 import { findCronsFile } from "./cronsFile.js";
 import { findHttpFile } from "./httpRoutesFile.js";
 import type { FunctionModule } from "./discoverModules.js";
+import { generatedModulesPlugin, type GeneratedSources } from "./generatedModules.js";
 
 /** What a bundle exports: the schema module, each function module by index, and the auth module if any. */
 export interface LoadedBundle {
@@ -17,6 +18,8 @@ export interface LoadedBundle {
   authModule?: Record<string, unknown>;
   /** `convoy/crons.ts`, when the app has one. */
   cronsModule?: Record<string, unknown>;
+  /** The `_generated/` modules the app imported (served from `generated`). */
+  generatedImports: Set<string>;
 }
 
 let buildNumber = 0;
@@ -32,9 +35,14 @@ function formatMessage(project: ConvoyProject, message: Message): string {
  * Bundles `schema.ts`, every function module and `auth.ts` (if present) with esbuild into one ES module under
  * `.convoy/build/`, packages left external (so the app's `convoy` and `zod` are the
  * ones used), and imports it. Syntax and resolution errors come back as one
- * `ConvoyError` listing `file:line:column: message` for each.
+ * `ConvoyError` listing `file:line:column: message` for each. Imports of the `_generated/`
+ * modules named in `generated` are served from memory, so they need not exist on disk.
  */
-export async function bundleAndLoad(project: ConvoyProject, modules: readonly FunctionModule[]): Promise<LoadedBundle> {
+export async function bundleAndLoad(
+  project: ConvoyProject,
+  modules: readonly FunctionModule[],
+  generated: GeneratedSources = {},
+): Promise<LoadedBundle> {
   const authFile = findAuthFile(project.dir);
   const cronsFile = findCronsFile(project.dir);
   const entry = [
@@ -43,28 +51,43 @@ export async function bundleAndLoad(project: ConvoyProject, modules: readonly Fu
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
     ...(cronsFile === null ? [] : [`export * as cronsModule from ${JSON.stringify(cronsFile)};`]),
   ].join("\n");
-  const loaded = (await bundleEntry(project, entry, "functions")) as Record<string, Record<string, unknown>>;
+  const generatedImports = new Set<string>();
+  const loaded = (await bundleEntry(project, entry, "functions", generated, generatedImports)) as Record<
+    string,
+    Record<string, unknown>
+  >;
   return {
     schemaModule: loaded.schemaModule!,
     modules: modules.map((_, i) => loaded[`m${i}`]!),
     ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
     ...(loaded.cronsModule ? { cronsModule: loaded.cronsModule } : {}),
+    generatedImports,
   };
 }
 
 /**
- * Bundles and imports `convoy/http.ts` on its own, after `_generated/` is written (it
- * imports `_generated/api`); undefined when the app has no such file.
+ * Bundles and imports `convoy/http.ts` on its own, once the functions are known (it
+ * imports `_generated/api`, given in `generated`); undefined when the app has no such file.
  */
-export async function bundleAndLoadHttp(project: ConvoyProject): Promise<Record<string, unknown> | undefined> {
+export async function bundleAndLoadHttp(
+  project: ConvoyProject,
+  generated: GeneratedSources = {},
+): Promise<Record<string, unknown> | undefined> {
   const httpFile = findHttpFile(project.dir);
   if (httpFile === null) return undefined;
-  const loaded = await bundleEntry(project, `export * as httpModule from ${JSON.stringify(httpFile)};`, "http");
+  const entry = `export * as httpModule from ${JSON.stringify(httpFile)};`;
+  const loaded = await bundleEntry(project, entry, "http", generated, new Set());
   return loaded.httpModule as Record<string, unknown>;
 }
 
-/** Bundles `entry` to `.convoy/build/<name>-<pid>-<n>.mjs` and imports it. */
-async function bundleEntry(project: ConvoyProject, entry: string, name: string): Promise<Record<string, unknown>> {
+/** Bundles `entry` to `.convoy/build/<name>-<pid>-<n>.mjs` and imports it; `used` collects the `generated` modules it imported. */
+async function bundleEntry(
+  project: ConvoyProject,
+  entry: string,
+  name: string,
+  generated: GeneratedSources,
+  used: Set<string>,
+): Promise<Record<string, unknown>> {
   const outDir = join(project.stateDir, "build");
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, `${name}-${process.pid}-${++buildNumber}.mjs`);
@@ -80,6 +103,7 @@ async function bundleEntry(project: ConvoyProject, entry: string, name: string):
       sourcemap: "inline",
       outfile,
       logLevel: "silent",
+      plugins: [generatedModulesPlugin(project.generatedDir, generated, used)],
     });
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors;

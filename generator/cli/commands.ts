@@ -1,5 +1,3 @@
-import { watch } from "node:fs";
-import { sep } from "node:path";
 import { openDatabase } from "../../runtime/drivers/openDatabase.js";
 import type { Driver } from "../../runtime/drivers/driver.js";
 import { ConvoyError, isConvoyError } from "../../runtime/errors.js";
@@ -10,8 +8,9 @@ import { startServer, type RunningServer } from "../serve.js";
 import { resolveStaticDir } from "../staticFiles.js";
 import { syncSchema } from "../sync/syncSchema.js";
 import { describePendingLayouts } from "./migrateCommand.js";
-import type { ServeOptions } from "./options.js";
+import { checkMaxStreamsPerClient, type ServeOptions } from "./options.js";
 import { exitOnSignals, shutdownTimeoutMs } from "./shutdown.js";
+import { watchSources } from "./watchSources.js";
 
 /** Where the CLI prints. */
 export interface Output {
@@ -40,6 +39,7 @@ async function buildAndSync(
 ): Promise<BuiltApp> {
   const built = await buildApp(project, { write, ...(options.schemaName ? { schemaName: options.schemaName } : {}) });
   for (const file of built.changedFiles) out.log(`Wrote ${shownPath(project, file)}`);
+  for (const file of built.removedFiles) out.log(`Removed ${shownPath(project, file)} (no longer generated)`);
   if (write && options.typecheck) {
     const errors = await typecheck(project);
     if (errors && errors.length > 0) {
@@ -79,6 +79,7 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
   const project = findProject(process.cwd(), options.dir);
   const timeoutMs = shutdownTimeoutMs();
   const served = staticOf(options, out);
+  const serving = servingOf(options);
   const driver = await open(project, options, out);
   let server: RunningServer;
   try {
@@ -90,7 +91,7 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
       host: options.host,
       dev: false,
       log: out.error,
-      ...schemaOf(options),
+      ...serving,
       ...served,
     });
     out.log(`Serving ${describeFunctions(built)}`);
@@ -102,12 +103,18 @@ export async function serveCommand(options: ServeOptions, out: Output): Promise<
   exitOnSignals((drainMs) => server.close({ timeoutMs: drainMs }), out, timeoutMs);
 }
 
-function schemaOf(options: ServeOptions): {
+/** The server's options from the command line and, for what it does not set, the environment (checked before the database opens). */
+function servingOf(options: ServeOptions): {
   schemaName?: string;
   corsOrigins?: string[];
   trustProxy?: number | string;
+  maxStreamsPerClient?: number;
 } {
+  const maxStreams =
+    options.maxStreamsPerClient ??
+    checkMaxStreamsPerClient(process.env.CONVOY_MAX_STREAMS_PER_CLIENT, "CONVOY_MAX_STREAMS_PER_CLIENT");
   return {
+    ...(maxStreams !== undefined ? { maxStreamsPerClient: maxStreams } : {}),
     ...(options.schemaName ? { schemaName: options.schemaName } : {}),
     ...(options.corsOrigins.length > 0 ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
@@ -127,6 +134,7 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
   const project = findProject(process.cwd(), options.dir);
   const timeoutMs = shutdownTimeoutMs();
   const served = options.once ? {} : staticOf(options, out);
+  const serving = options.once ? {} : servingOf(options);
   const driver = await open(project, options, out);
   if (options.once) {
     try {
@@ -153,7 +161,7 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
           host: options.host,
           dev: true,
           log: out.error,
-          ...schemaOf(options),
+          ...serving,
           ...served,
         });
         out.log(`Convoy dev server on ${server.url} (tRPC at ${server.url}/trpc): ${describeFunctions(built)}`);
@@ -179,16 +187,11 @@ export async function devCommand(options: ServeOptions, out: Output): Promise<vo
   };
 
   await rebuild();
-  const generated = `${sep}_generated${sep}`;
-  const watcher = watch(project.dir, { recursive: true }, (_event, file) => {
-    const path = `${sep}${String(file ?? "")}`;
-    if (path.includes(generated) || path.endsWith(`${sep}_generated`)) return;
-    schedule();
-  });
+  const stopWatching = await watchSources(project.dir, schedule);
   out.log(`Watching ${shownPath(project, project.dir)} for changes`);
   exitOnSignals(
     async (drainMs) => {
-      watcher.close();
+      await stopWatching();
       await running.catch(() => {});
       if (server) return server.close({ timeoutMs: drainMs });
       await driver.close();

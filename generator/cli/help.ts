@@ -16,7 +16,12 @@ const SERVING = `  -p, --port <n>         Port to listen on (default: PORT, else
                          https://app.example.com; repeat for several (default: none)
   --trust-proxy <which>  Behind a reverse proxy: the number of proxies (e.g. 1) or their
                          addresses (loopback, 10.0.0.0/8), so X-Forwarded-For names the
-                         client for per-client limits (default: CONVOY_TRUST_PROXY, else none)`;
+                         client for per-client limits (default: CONVOY_TRUST_PROXY, else none)
+  --max-streams-per-client <n>
+                         Live streams one client (signed-in user, else address) may hold
+                         open; raise it when many anonymous users share one address (an
+                         office or school behind one NAT) (default:
+                         CONVOY_MAX_STREAMS_PER_CLIENT, else 64)`;
 
 const SHUTDOWN = `SIGTERM or SIGINT shuts down gracefully: new requests are refused, SSE streams end,
 requests in flight finish (up to CONVOY_SHUTDOWN_TIMEOUT seconds, default 10), then
@@ -41,7 +46,7 @@ Run "convoy <command> --help" for a command's options.`,
 
 Bundles convoy/schema.ts and convoy/functions/**/*.ts with esbuild, creates the
 database if needed, syncs tables and indexes (refusing changes existing documents
-violate), and writes convoy/_generated/: server.ts, functions.ts, api.ts,
+violate), and writes convoy/_generated/: server.ts, functions.ts, api.js + api.d.ts,
 router.ts (tRPC), http.ts and, with drizzle-orm installed, drizzle.ts.
 Type errors in convoy/ (checked with the project's own tsc) fail the command.
 

@@ -5,11 +5,20 @@ import { migrateCommand } from "./migrateCommand.js";
 import { parseOptions } from "./options.js";
 
 const COMMON = ["dir", "database-url", "data-dir", "schema-name"] as const;
+const SERVING = [
+  "port",
+  "host",
+  "static",
+  "listen-url",
+  "cors-origin",
+  "trust-proxy",
+  "max-streams-per-client",
+] as const;
 const COMMANDS = {
   generate: { run: generateCommand, allowed: [...COMMON, "no-typecheck"] },
   serve: {
     run: serveCommand,
-    allowed: [...COMMON, "port", "host", "static", "listen-url", "cors-origin", "trust-proxy"],
+    allowed: [...COMMON, ...SERVING],
   },
   migrate: {
     run: migrateCommand,
@@ -17,7 +26,7 @@ const COMMANDS = {
   },
   dev: {
     run: devCommand,
-    allowed: [...COMMON, "port", "host", "static", "listen-url", "cors-origin", "trust-proxy", "once", "no-typecheck"],
+    allowed: [...COMMON, ...SERVING, "once", "no-typecheck"],
   },
 } as const;
 

@@ -26,6 +26,8 @@ export interface ServeOptions extends CommonOptions {
   corsOrigins: string[];
   /** `--trust-proxy`: which proxies' X-Forwarded-For to believe (express's `trust proxy`). */
   trustProxy: number | string | undefined;
+  /** `--max-streams-per-client <n>`: live streams one client may hold open (the environment's CONVOY_MAX_STREAMS_PER_CLIENT is read later, after .env). */
+  maxStreamsPerClient: number | undefined;
 }
 
 const OPTIONS = {
@@ -41,6 +43,7 @@ const OPTIONS = {
   static: { type: "string" },
   "cors-origin": { type: "string", multiple: true },
   "trust-proxy": { type: "string" },
+  "max-streams-per-client": { type: "string" },
   "dry-run": { type: "boolean" },
   status: { type: "boolean" },
   rollback: { type: "string" },
@@ -76,6 +79,25 @@ function checkTrustProxy(value: string | undefined): number | string | undefined
     code: "BAD_REQUEST",
     message: `--trust-proxy ${value}: give the number of proxies in front of Convoy (e.g. 1), or their addresses (e.g. loopback or 10.0.0.0/8)`,
   });
+}
+
+/** The largest `--max-streams-per-client`: far above any real client, below what would mean "no limit". */
+const MAX_STREAMS_CEILING = 100_000;
+
+/**
+ * A stream limit given as `--max-streams-per-client` or CONVOY_MAX_STREAMS_PER_CLIENT
+ * (named by `source` in the error): a whole number from 1 to 100000.
+ */
+export function checkMaxStreamsPerClient(value: string | undefined, source: string): number | undefined {
+  if (value === undefined) return undefined;
+  const limit = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_STREAMS_CEILING) {
+    throw new ConvoyError({
+      code: "BAD_REQUEST",
+      message: `${source} ${value}: give the number of live streams one client (user, else address) may hold open, a whole number from 1 to ${MAX_STREAMS_CEILING} (default 64)`,
+    });
+  }
+  return limit;
 }
 
 /** Parses a command's arguments; unknown options are errors that name the help. */
@@ -133,6 +155,10 @@ export function parseOptions(
     listenUrl: values["listen-url"] as string | undefined,
     staticDir: values.static as string | undefined,
     corsOrigins: ((values["cors-origin"] as string[] | undefined) ?? []).map(checkOrigin),
+    maxStreamsPerClient: checkMaxStreamsPerClient(
+      values["max-streams-per-client"] as string | undefined,
+      "--max-streams-per-client",
+    ),
     trustProxy: checkTrustProxy((values["trust-proxy"] as string | undefined) ?? process.env.CONVOY_TRUST_PROXY),
   };
 }

@@ -7,10 +7,25 @@ export function importPathOf(modulePath: string): string {
 }
 
 /**
+ * Words that cannot name an import binding in an ES module (reserved words, strict-mode
+ * restrictions, and names that would shadow what a module relies on).
+ */
+const RESERVED_BINDINGS = new Set(
+  (
+    "await break case catch class const continue debugger default delete do else enum export extends false " +
+    "finally for function if implements import in instanceof interface let new null package private protected " +
+    "public return static super switch this throw true try typeof var void while with yield " +
+    "arguments eval undefined NaN Infinity functions"
+  ).split(" "),
+);
+
+/**
  * The import name of a module path: `admin/users` -> `admin$users` (`$` cannot occur in
- * a module name, so two paths never share one); `functions` is taken by the export.
+ * a module name, so two paths never share one). A name that cannot be a binding, such
+ * as `delete` or `functions` (taken by the export), gets a `$` suffix: `delete$`. The
+ * `api` key stays the module's name (`api.delete.x`).
  */
 export function moduleIdentifier(modulePath: string): string {
   const name = modulePath.replace(/\//g, "$");
-  return name === "functions" ? "functions$" : name;
+  return RESERVED_BINDINGS.has(name) ? `${name}$` : name;
 }

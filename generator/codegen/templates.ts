@@ -43,7 +43,10 @@ export const functions = ${printTree(tree)};
 `;
 }
 
-/** `_generated/api.ts`: typed references; imports no server code, so browsers can use it. */
+/**
+ * `_generated/api.js`: the references, as plain JavaScript so a Node script can import
+ * them too; imports no server code, so browsers can use it. Typed by {@link apiTypesTemplate}.
+ */
 export function apiTemplate(functions: readonly FunctionInfo[]): string {
   const kinds = (visibility: FunctionInfo["visibility"]) =>
     printTree(
@@ -53,40 +56,29 @@ export function apiTemplate(functions: readonly FunctionInfo[]): string {
       ),
     );
   return `${GENERATED_HEADER}
-import { functionReferences, type ApiFromFunctions } from "convoy";
+import { functionReferences } from "convoy";
+
+/** References to the public functions, e.g. \`api.projects.listProjects\`. */
+export const api = functionReferences(${kinds("public")});
+
+/** References to the internal functions, callable from the server only. */
+export const internal = functionReferences(${kinds("internal")});
+`;
+}
+
+/** `_generated/api.d.ts`: the types of `api.js`, taken from the functions. */
+export function apiTypesTemplate(): string {
+  return `${GENERATED_HEADER}
+import type { ApiFromFunctions } from "convoy";
 import type { functions } from "./functions.js";
 
 type Functions = typeof functions;
 
 /** References to the public functions, e.g. \`api.projects.listProjects\`. */
-export const api = functionReferences<ApiFromFunctions<Functions>>(${kinds("public")});
+export declare const api: ApiFromFunctions<Functions>;
 
 /** References to the internal functions, callable from the server only. */
-export const internal = functionReferences<ApiFromFunctions<Functions, "internal">>(${kinds("internal")});
-`;
-}
-
-/**
- * `_generated/api.ts` before the first build: references for any path, made on access
- * (`api.users.create` is `{ path: "users.create" }`), so that modules importing `api`
- * or `internal` (functions, `crons.ts`) load before the typed file exists. The
- * build then replaces it.
- */
-export function apiBootstrapTemplate(): string {
-  return `${GENERATED_HEADER}
-// Written before the first build; \`convoy generate\` replaces it with typed references.
-function anyApi(path: string[]): any {
-  return new Proxy(
-    {},
-    {
-      get: (_target, name) =>
-        typeof name !== "string" ? undefined : name === "path" && path.length >= 2 ? path.join(".") : anyApi([...path, name]),
-    },
-  );
-}
-
-export const api: any = anyApi([]);
-export const internal: any = anyApi([]);
+export declare const internal: ApiFromFunctions<Functions, "internal">;
 `;
 }
 

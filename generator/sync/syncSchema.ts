@@ -21,6 +21,7 @@ import { quoteIdent, quoteLiteral } from "../../runtime/store/sqlText.js";
 import { describeIssues, toValidationIssues } from "../../runtime/store/validateDocument.js";
 import { migrationHelpersSql, migrationsTableSql, tablesUnderMigration } from "../migrate/migrationState.js";
 import { recordLayout, relationalColumnChanges, storedLayoutOf } from "./relationalColumnsSync.js";
+import { ensureSystemDefaults } from "./systemDefaultsSync.js";
 
 /** Options of {@link syncSchema}. */
 export interface SyncSchemaOptions {
@@ -206,6 +207,8 @@ export async function syncSchema(
     }
 
     for (const work of columnWork) await work();
+    const existing = [...layouts.keys()].filter((name) => existingTables.has(name));
+    await ensureSystemDefaults(tx, schemaName, existing, progress);
     // Foreign keys once every table exists: a reference may point at a table created after it.
     for (const layout of created) for (const statement of layout.foreignKeysSql()) await tx.query(statement);
     for (const layout of layouts.values()) {

@@ -99,7 +99,7 @@ export function scheduledFunctionsTableSql(schemaName: string): string[] {
     `CREATE INDEX IF NOT EXISTS "_scheduled_functions_running" ON ${table} (claimed_by) WHERE state = 'inProgress'`,
     `CREATE UNIQUE INDEX IF NOT EXISTS "_scheduled_functions_one_cron_run" ON ${table} (cron)
       WHERE cron IS NOT NULL AND state IN ('pending', 'inProgress')`,
-    changeTriggersSql(schemaName, new JsonbLayout(SCHEDULED_FUNCTIONS_TABLE, table)),
+    changeTriggersSql(schemaName, new JsonbLayout(schemaName, SCHEDULED_FUNCTIONS_TABLE, table)),
     // A scheduled mutation inserts its job's id here in its own transaction: a second run
     // of the same job (its first server died before marking it) fails on the key and
     // rolls back. Rows are deleted a day later (by a sweep). Insert-only, so the

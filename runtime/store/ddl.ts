@@ -4,6 +4,7 @@ import type { TableDefinition } from "../schema/defineTable.js";
 import { mutationLockTable } from "./documentStore.js";
 import { INDEX_TAIL_SQL } from "./layout/systemKeys.js";
 import type { LayoutKind, TableLayout } from "./layout/tableLayout.js";
+import { newIdFunctionSql } from "./layout/systemDefaults.js";
 import { layoutsTableSql } from "./layout/tableLayouts.js";
 import { mutationRecordTableSql } from "./mutationRecords.js";
 import { quoteIdent } from "./sqlText.js";
@@ -55,7 +56,7 @@ export function createIndexSql(
   return `CREATE INDEX ${options.concurrently ? "CONCURRENTLY IF NOT EXISTS " : ""}${name} ON ${layout.tableSql} (${columns})`;
 }
 
-/** DDL of Convoy's own tables in the schema: metadata, the mutation lock, mutation results. @internal */
+/** DDL of Convoy's own tables in the schema (metadata, the mutation lock, mutation results) and its id function. @internal */
 export function systemTablesSql(schemaName: string): string[] {
   const schema = quoteIdent(schemaName);
   return [
@@ -68,6 +69,7 @@ export function systemTablesSql(schemaName: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${mutationLockTable(schemaName)} (id int PRIMARY KEY)`,
     mutationRecordTableSql(schemaName),
     layoutsTableSql(schemaName),
+    newIdFunctionSql(schemaName),
   ];
 }
 

@@ -89,7 +89,7 @@ describe("convoy CLI, installed from the packed package", () => {
     expect(first.stdout).toMatch(/Creating the embedded database/);
     expect(first.stdout).toContain("Generated convoy/_generated: 8 function(s), 8 public, 2 table(s)");
     const files = readdirSync(join(root, "convoy/_generated")).sort();
-    expect(files).toEqual(["api.ts", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
+    expect(files).toEqual(["api.d.ts", "api.js", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
     const snapshot = files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"));
     for (const text of snapshot) expect(text.length).toBeLessThan(4000);
 
@@ -265,13 +265,13 @@ describe("convoy CLI, installed from the packed package", () => {
       );
       await dev.waitFor(/Reloaded: 9 function\(s\)/);
       expect(await client.query(ref("users.countUsers", "query"), {} as never)).toEqual(expect.any(Number));
-      expect(readFileSync(join(root, "convoy/_generated/api.ts"), "utf8")).toContain("countUsers");
+      expect(readFileSync(join(root, "convoy/_generated/api.js"), "utf8")).toContain("countUsers");
     } finally {
       writeFileSync(usersFile, original);
       expect(await dev.stop()).toBe(0);
     }
     const once = await runCli(root, ["dev", "--once"]);
     expect(once.code, once.stderr).toBe(0);
-    expect(readFileSync(join(root, "convoy/_generated/api.ts"), "utf8")).not.toContain("countUsers");
+    expect(readFileSync(join(root, "convoy/_generated/api.js"), "utf8")).not.toContain("countUsers");
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { FunctionInfo } from "../../generator/codegen/functionTree.js";
 import {
   apiTemplate,
+  apiTypesTemplate,
   drizzleTemplate,
   functionsTemplate,
   httpTemplate,
@@ -20,10 +21,11 @@ const functions: FunctionInfo[] = [
 describe("generated code", () => {
   it("server.ts", () => expect(serverTemplate()).toMatchSnapshot());
   it("functions.ts nests modules and sorts them", () => expect(functionsTemplate(functions)).toMatchSnapshot());
-  it("api.ts holds public and internal references, no server import", () => {
+  it("api.js holds public and internal references, no server import; api.d.ts types them", () => {
     const api = apiTemplate(functions);
     expect(api).toMatchSnapshot();
     expect(api).not.toMatch(/^import (?!type|\{ functionReferences)/m);
+    expect(apiTypesTemplate()).toMatchSnapshot();
   });
   it("router.ts", () => expect(routerTemplate()).toMatchSnapshot());
   it("http.ts", () => expect(httpTemplate()).toMatchSnapshot());
@@ -48,6 +50,6 @@ describe("generated code", () => {
   });
   it("an app with no functions still generates valid modules", () => {
     expect(functionsTemplate([])).toContain("export const functions = {};");
-    expect(apiTemplate([])).toContain("functionReferences<ApiFromFunctions<Functions>>({})");
+    expect(apiTemplate([])).toContain("functionReferences({})");
   });
 });

@@ -64,7 +64,7 @@ describe("discovering function modules", () => {
 
 describe("reading the loaded app", () => {
   it("requires the schema export", () => {
-    expect(() => readApp({ schemaModule: { other: 1 }, modules: [] }, [])).toThrow(
+    expect(() => readApp({ schemaModule: { other: 1 }, modules: [], generatedImports: new Set() }, [])).toThrow(
       /convoy\/schema\.ts must export the schema: export const schema = defineSchema/,
     );
   });

@@ -112,14 +112,18 @@ export interface CliProcess {
 }
 
 /** The test process's environment without DATABASE_URL, plus `env`. */
-function cliEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
+export function cliEnvironment(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!("DATABASE_URL" in env)) delete base.DATABASE_URL;
   return base;
 }
 
 export function startCli(root: string, args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(join(root, "node_modules/.bin/convoy"), args, { cwd: root, env: cliEnvironment(env) });
+  return observeProcess(spawn(join(root, "node_modules/.bin/convoy"), args, { cwd: root, env: cliEnvironment(env) }));
+}
+
+/** Collects what a started CLI process prints, to wait on it and stop it. */
+export function observeProcess(child: ChildProcessWithoutNullStreams): CliProcess {
   let text = "";
   child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));

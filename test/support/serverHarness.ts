@@ -87,7 +87,7 @@ export const testFunctions = {
 
 export type TestFunctions = typeof testFunctions;
 
-/** What generated `convoy/_generated/api.ts` exports for {@link testFunctions}. */
+/** What generated `convoy/_generated/api.js` exports for {@link testFunctions}. */
 export const api = functionReferences<ApiFromFunctions<TestFunctions>>({
   users: {
     create: "mutation",

@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
 import { postgresFactory, type TestDatabase } from "../support/testDatabases.js";
 import { testSchema } from "../support/testSchema.js";
+import { describeSqlWritersSuite } from "./sqlWritersSuite.js";
 import { describeSyncSuite } from "./syncSuite.js";
 
 describeSyncSuite(postgresFactory);
+describeSqlWritersSuite(postgresFactory);
 
 describe.skipIf(postgresFactory.unavailable !== null)("sync beside writers (Postgres)", () => {
   let database: TestDatabase;

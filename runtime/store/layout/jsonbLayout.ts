@@ -1,6 +1,7 @@
 import { checkFieldPath, COLUMN, jsonPathSql, nullAsJson } from "../sqlText.js";
 import { jsonbKey } from "./fieldKeys.js";
-import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
+import { INDEX_TAIL_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
+import { systemColumnsSql } from "./systemDefaults.js";
 import { postgresName } from "../../schema/relationalColumns.js";
 import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 
@@ -17,6 +18,7 @@ export class JsonbLayout implements TableLayout {
   readonly selectList = `${COLUMN.id}, ${COLUMN.creationTime}, ${DOC_COLUMN}`;
 
   constructor(
+    readonly schemaName: string,
     readonly table: string,
     readonly tableSql: string,
   ) {}
@@ -57,7 +59,7 @@ export class JsonbLayout implements TableLayout {
 
   createTableSql(): string {
     return `CREATE TABLE IF NOT EXISTS ${this.tableSql} (
-    ${SYSTEM_COLUMNS_SQL},
+    ${systemColumnsSql(this.schemaName, this.table)},
     ${DOC_COLUMN} jsonb NOT NULL
   )`;
   }

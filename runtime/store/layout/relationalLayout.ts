@@ -1,7 +1,8 @@
 import { checkFieldPath, jsonPathSql, nullAsJson, quoteIdent, quoteLiteral, type SqlCast } from "../sqlText.js";
 import { jsonbKey, nullableScalarKey, SCALAR_TYPES, scalarKey, type ScalarType } from "./fieldKeys.js";
 import { hasForeignKey, postgresName, type ColumnSpec, type ColumnType } from "../../schema/relationalColumns.js";
-import { INDEX_TAIL_SQL, SYSTEM_COLUMNS_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
+import { INDEX_TAIL_SQL, systemFieldJson, systemKey } from "./systemKeys.js";
+import { systemColumnsSql } from "./systemDefaults.js";
 import type { FieldKey, MigrationConstraint, Statement, StoredDocument, TableLayout } from "./tableLayout.js";
 
 const SCALAR_OF: Record<Exclude<ColumnType, "jsonb">, ScalarType> = {
@@ -177,7 +178,7 @@ export class RelationalLayout implements TableLayout {
 
   createTableSql(): string {
     return `CREATE TABLE IF NOT EXISTS ${this.tableSql} (
-    ${[SYSTEM_COLUMNS_SQL, ...this.columns.map((spec) => this.columnSql(spec))].join(",\n    ")}
+    ${[systemColumnsSql(this.schemaName, this.table), ...this.columns.map((spec) => this.columnSql(spec))].join(",\n    ")}
   )`;
   }
 

@@ -17,9 +17,5 @@ export function systemFieldJson(path: string): string | null {
   return null;
 }
 
-/** The system columns' DDL, shared by every layout's table. @internal */
-export const SYSTEM_COLUMNS_SQL = `${COLUMN.id} text PRIMARY KEY,
-    ${COLUMN.creationTime} double precision NOT NULL`;
-
 /** The index columns that end every managed index: `_creation_time, _id`. @internal */
 export const INDEX_TAIL_SQL = `${COLUMN.creationTime}, ${COLUMN.id}`;

@@ -51,7 +51,7 @@ export function createTableLayout(
   kind: LayoutKind,
 ): TableLayout {
   const tableSql = `${quoteIdent(schemaName)}.${quoteIdent(table)}`;
-  if (kind === "jsonb") return new JsonbLayout(table, tableSql);
+  if (kind === "jsonb") return new JsonbLayout(schemaName, table, tableSql);
   const columns = relationalColumns(table, definition.validator.shape, definition.relationalOptions);
   return new RelationalLayout(schemaName, table, tableSql, columns);
 }

@@ -1,4 +1,17 @@
-import { ConvoyError } from "../errors.js";
+import { ConvoyError, isConvoyError } from "../errors.js";
+import {
+  LIVE_PROTOCOL_VERSION,
+  LiveEvent,
+  PROTOCOL_PARAM,
+  UPGRADE_REQUIRED,
+  parseQueryError,
+  parseReady,
+  parseResult,
+  protocolErrorWatch,
+  type SubscribeChange,
+  type WatchRequest,
+  type WireError,
+} from "../protocol/liveProtocol.js";
 
 /** The EventSource constructor the client uses (by default Convoy's fetch-based reader). */
 export type EventSourceConstructor = new (
@@ -47,13 +60,16 @@ const ASSUMED_MAX_WATCHES = 256;
 /** Watches named in the opening URL stay within this many characters; the rest are added by POST. */
 const URL_BUDGET = 4000;
 
+/** The `?protocol=<n>` every request of a stream carries. */
+const PROTOCOL_QUERY = `${PROTOCOL_PARAM}=${LIVE_PROTOCOL_VERSION}`;
+
 /** A watch's request on the wire. */
-function describe(watch: ClientWatch): { id: string; path: string; args: unknown } {
+function describe(watch: ClientWatch): WatchRequest {
   return { id: watch.id, path: watch.path, args: watch.args };
 }
 
 /** True for the server's "this stream is full" refusal (not a query's own TOO_MANY_REQUESTS). */
-function isStreamFull(error: { code?: string; data?: unknown }): boolean {
+function isStreamFull(error: WireError): boolean {
   return (
     error.code === "TOO_MANY_REQUESTS" &&
     typeof (error.data as { maxWatches?: unknown } | undefined)?.maxWatches === "number"
@@ -63,11 +79,18 @@ function isStreamFull(error: { code?: string; data?: unknown }): boolean {
 /** The error a refused stream means for its watches: the server's own when it sent one. */
 function refusal(status: number, body: string, url: string): ConvoyError {
   try {
-    const { error } = JSON.parse(body) as { error?: { code?: string; message?: string; data?: unknown } };
+    const { error } = JSON.parse(body) as { error?: Partial<WireError> };
     if (error?.code && error.message)
       return new ConvoyError({ code: error.code, message: error.message, data: error.data });
   } catch {
     // Not Convoy's JSON: a proxy's page, or a client that does not pass the body on.
+  }
+  if (status === 426) {
+    return new ConvoyError({
+      code: UPGRADE_REQUIRED,
+      message: `The server at ${url} does not speak this client's live protocol (${LIVE_PROTOCOL_VERSION}): reload the page, or use the same convoy version on client and server`,
+      data: { clientProtocol: LIVE_PROTOCOL_VERSION },
+    });
   }
   if (status === 429) {
     return new ConvoyError({
@@ -86,7 +109,9 @@ function refusal(status: number, body: string, url: string): ConvoyError {
  * `maxWatches` watches. Watches added later go to the open stream with a POST; after a
  * dropped connection the stream is reopened with backoff, carrying every current watch,
  * and only results that changed are delivered. A stream the server refuses (429 too
- * many streams, 401) reports the refusal to every watch once, then keeps retrying.
+ * many streams, 401) reports the refusal to every watch once, then keeps retrying; one
+ * refused for speaking another protocol version (426) reports it and stops for good.
+ * A malformed event is reported to its watch (or all), never applied.
  * @internal
  */
 export class WatchStream {
@@ -98,6 +123,8 @@ export class WatchStream {
   /** Whether the current run of failures was reported to the watches already. */
   private reported = false;
   private closed = false;
+  /** Why this stream can never open (the server speaks another protocol version). */
+  private refusedForGood: ConvoyError | null = null;
   /** Changes waiting for this tick's POST. */
   private readonly adding = new Set<string>();
   private readonly removing = new Set<string>();
@@ -114,7 +141,8 @@ export class WatchStream {
 
   add(watch: ClientWatch): void {
     this.watches.set(watch.id, watch);
-    if (this.source === null && this.retryTimer === null) this.open();
+    if (this.refusedForGood) watch.onError?.(this.refusedForGood);
+    else if (this.source === null && this.retryTimer === null) this.open();
     else if (this.streamId !== null) this.change(watch.id, "add");
     // Without a stream id yet, the stream is opening: `ready` sends pending watches.
   }
@@ -152,7 +180,7 @@ export class WatchStream {
       if (initial.length > 0 && (length > URL_BUDGET || initial.length >= this.capacity)) break;
       initial.push(described);
     }
-    const url = `${this.options.url}/api/subscribe?watches=${encodeURIComponent(JSON.stringify(initial))}`;
+    const url = `${this.options.url}/api/subscribe?${PROTOCOL_QUERY}&watches=${encodeURIComponent(JSON.stringify(initial))}`;
     const sent = new Set(initial.map((watch) => watch.id));
     const source = new this.options.EventSource(url, {
       withCredentials: true,
@@ -163,11 +191,19 @@ export class WatchStream {
         }),
     });
     this.source = source;
-    source.addEventListener("ready", (event) => {
+    source.addEventListener(LiveEvent.ready, (event) => {
       if (this.source !== source) return;
-      const ready = JSON.parse(String(event.data)) as { streamId: string; maxWatches?: number };
+      let ready;
+      try {
+        ready = parseReady(String(event.data));
+      } catch (error) {
+        // Without a stream id the stream is of no use: say why, and open another.
+        this.report(error as ConvoyError);
+        this.reconnect();
+        return;
+      }
       this.streamId = ready.streamId;
-      if (typeof ready.maxWatches === "number") this.capacity = ready.maxWatches;
+      this.capacity = ready.maxWatches;
       this.retryDelay = 250;
       this.reported = false;
       const pending = [...this.watches.values()].filter((watch) => !sent.has(watch.id));
@@ -175,20 +211,32 @@ export class WatchStream {
       this.moveOut(pending.slice(room));
       if (room > 0 && pending.length > 0) void this.post({ add: pending.slice(0, room).map(describe) });
     });
-    source.addEventListener("result", (event) => {
-      const { id, value } = JSON.parse(String(event.data)) as { id: string; value: unknown };
-      const watch = this.watches.get(id);
+    source.addEventListener(LiveEvent.result, (event) => {
+      if (this.source !== source) return;
+      let message;
+      try {
+        message = parseResult(String(event.data));
+      } catch (error) {
+        this.malformed(error);
+        return;
+      }
+      const watch = this.watches.get(message.id);
       if (watch === undefined) return;
-      const json = JSON.stringify(value);
+      const json = JSON.stringify(message.value);
       if (json === watch.lastJson) return;
       watch.lastJson = json;
-      watch.onUpdate(value);
+      watch.onUpdate(message.value);
     });
-    source.addEventListener("queryError", (event) => {
-      const { id, error } = JSON.parse(String(event.data)) as {
-        id: string;
-        error: { code: string; message: string; data?: unknown };
-      };
+    source.addEventListener(LiveEvent.queryError, (event) => {
+      if (this.source !== source) return;
+      let message;
+      try {
+        message = parseQueryError(String(event.data));
+      } catch (error) {
+        this.malformed(error);
+        return;
+      }
+      const { id, error } = message;
       const watch = this.watches.get(id);
       if (watch === undefined) return;
       if (isStreamFull(error)) {
@@ -203,10 +251,30 @@ export class WatchStream {
       if (this.source !== source) return;
       // An answer other than a stream (429, 401, 403, ...): the app learns why.
       if (typeof event.code === "number" && event.code >= 400 && event.code < 500) {
-        this.report(refusal(event.code, event.message ?? "", this.options.url));
+        const error = refusal(event.code, event.message ?? "", this.options.url);
+        if (event.code === 426) return this.refuseForGood(error);
+        this.report(error);
       }
       this.reconnect();
     });
+  }
+
+  /** Reports a message that is not the protocol's to the watch it names, or to all. */
+  private malformed(error: unknown): void {
+    const reason = isConvoyError(error) ? error : new ConvoyError({ code: "PROTOCOL_ERROR", message: String(error) });
+    const id = protocolErrorWatch(reason);
+    const watches = id === undefined ? [...this.watches.values()] : [this.watches.get(id) ?? []].flat();
+    for (const watch of watches) {
+      watch.lastJson = undefined;
+      watch.onError?.(reason);
+    }
+  }
+
+  /** The server speaks another protocol version: every watch learns it once, and no retry follows. */
+  private refuseForGood(error: ConvoyError): void {
+    this.refusedForGood = error;
+    this.stop();
+    for (const watch of [...this.watches.values()]) watch.onError?.(error);
   }
 
   /** Tells every watch why the stream is refused, once per run of failures. */
@@ -244,17 +312,19 @@ export class WatchStream {
     }, delay);
   }
 
-  private async post(body: { add?: ReturnType<typeof describe>[]; remove?: string[] }): Promise<void> {
+  private async post(body: SubscribeChange): Promise<void> {
     const streamId = this.streamId;
     if (streamId === null) return;
     try {
-      const response = await this.options.fetch(`${this.options.url}/api/subscribe/${streamId}`, {
+      const response = await this.options.fetch(`${this.options.url}/api/subscribe/${streamId}?${PROTOCOL_QUERY}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...(await this.options.headers()) },
         body: JSON.stringify(body),
       });
       if (response.ok) return;
-      const { error } = (await response.json()) as { error: { code: string; message: string; data?: unknown } };
+      const text = await response.text();
+      if (response.status === 426) return this.refuseForGood(refusal(426, text, this.options.url));
+      const { error } = JSON.parse(text) as { error: WireError };
       // A stream the server forgot (it restarted): start over with every watch.
       if (response.status === 404 && this.streamId === streamId) return this.reconnect();
       const added = (body.add ?? []).flatMap((item) => this.watches.get(item.id) ?? []);

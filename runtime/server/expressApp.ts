@@ -18,6 +18,7 @@ import { SseStreams } from "./sseStreams.js";
 import { defaultClientKey, StreamLimit } from "./streamLimit.js";
 import { trpcGate } from "./trpcGate.js";
 import type { LiveQueryEngine } from "../live/liveQueryEngine.js";
+import { PROTOCOL_PARAM } from "../protocol/liveProtocol.js";
 import { createConvoyRouter, toTRPCError, type ConvoyContext } from "./trpcRouter.js";
 
 /** Options of {@link createConvoyApp}. */
@@ -224,7 +225,15 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
     });
     app.post("/api/subscribe/:streamId", json, async (request, response) => {
       try {
-        const { status, body } = streams.update(request.params.streamId, request.body, await readAuth(request));
+        const stated = request.query[PROTOCOL_PARAM];
+        // Repeated or nested (`?protocol=1&protocol=2`) is not a version: refused as such.
+        const protocol = stated === undefined ? null : typeof stated === "string" ? stated : JSON.stringify(stated);
+        const { status, body } = streams.update(
+          request.params.streamId,
+          request.body,
+          await readAuth(request),
+          protocol,
+        );
         response.status(status).json(body);
       } catch (error) {
         const { status, body } = errorResponse(error, report);

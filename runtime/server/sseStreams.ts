@@ -5,15 +5,21 @@ import type { UserIdentity } from "../functions/auth.js";
 import type { LiveQueryEngine, WatchUpdate } from "../live/liveQueryEngine.js";
 import { checkArgsDepth } from "../functions/runFunction.js";
 import { canonicalJson } from "../store/canonicalJson.js";
+import {
+  LiveEvent,
+  PROTOCOL_PARAM,
+  checkWatchId,
+  parseSubscribeChange,
+  parseWatchRequests,
+  protocolRefusal,
+  type LiveMessages,
+  type WatchRequest,
+  type WireError,
+} from "../protocol/liveProtocol.js";
 import { errorResponse } from "./errorResponse.js";
 import type { StreamLimit } from "./streamLimit.js";
 
-/** A watch a client asks for: its own id for it, the query, and the arguments. */
-export interface WatchRequest {
-  id: string;
-  path: string;
-  args?: unknown;
-}
+export type { WatchRequest } from "../protocol/liveProtocol.js";
 
 /** Options of {@link SseStreams}. */
 export interface SseStreamsOptions {
@@ -37,33 +43,8 @@ interface Stream {
   release: () => void;
 }
 
-const WATCH_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
 function badRequest(message: string): ConvoyError {
   return new ConvoyError({ code: "BAD_REQUEST", message });
-}
-
-function checkWatchId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || !WATCH_ID.test(id)) {
-    throw badRequest('each watch needs an "id" of 1-64 letters, digits, "_", ".", ":" or "-"');
-  }
-}
-
-/** Checks a client's list of watches: each well formed, no id twice. */
-function parseWatchRequests(value: unknown): WatchRequest[] {
-  if (!Array.isArray(value)) throw badRequest('watches must be a JSON array of { "id", "path", "args" }');
-  const seen = new Set<string>();
-  return value.map((item: unknown) => {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) {
-      throw badRequest('each watch is an object { "id", "path", "args" }');
-    }
-    const { id, path, args } = item as Partial<WatchRequest>;
-    checkWatchId(id);
-    if (seen.has(id)) throw badRequest(`watch id ${id} is given twice; give each watch its own id`);
-    seen.add(id);
-    if (typeof path !== "string") throw badRequest(`watch ${id}: "path" names the query, e.g. "projects.listProjects"`);
-    return { id, path, args: args ?? {} };
-  });
 }
 
 /**
@@ -73,9 +54,11 @@ function parseWatchRequests(value: unknown): WatchRequest[] {
  * reconnect); add and remove watches later with `POST /api/subscribe/<streamId>`
  * `{ "add": [...], "remove": ["id"] }` without a new connection.
  *
- * Events: `ready` `{ streamId, maxWatches }`, `result` `{ id, value }` (first the current result,
- * then each change), `queryError` `{ id, error }`. A comment line every 15 s keeps the
- * stream open through proxies. Closing the stream releases its watches.
+ * Events and shapes are `runtime/protocol/liveProtocol.ts`'s: `ready` `{ streamId, maxWatches }`,
+ * `result` `{ id, value }` (first the current result, then each change), `queryError`
+ * `{ id, error }`. A client states its protocol version with `?protocol=<n>` (none means
+ * the current one); another version is refused with 426. A comment line every 15 s
+ * keeps the stream open through proxies. Closing the stream releases its watches.
  */
 export class SseStreams {
   private readonly streams = new Map<string, Stream>();
@@ -101,6 +84,8 @@ export class SseStreams {
     let singleForm = false;
     try {
       const url = new URL(request.url ?? "/", "http://localhost");
+      const refused = protocolRefusal(url.searchParams.get(PROTOCOL_PARAM));
+      if (refused) throw refused;
       singleForm = url.searchParams.has("path");
       initial = this.initialWatches(url.searchParams);
     } catch (error) {
@@ -150,9 +135,8 @@ export class SseStreams {
     const close = () => this.close(stream);
     request.on("close", close);
     response.on("error", close);
-    this.send(stream, "ready", { streamId: stream.id, maxWatches: this.maxWatches });
-    for (const { id, error } of refused)
-      this.send(stream, "queryError", { id, error: errorResponse(error).body.error });
+    this.send(stream, LiveEvent.ready, { streamId: stream.id, maxWatches: this.maxWatches });
+    for (const { id, error } of refused) this.sendError(stream, id, errorResponse(error).body.error);
     for (const watch of accepted) this.add(stream, watch);
   }
 
@@ -200,38 +184,36 @@ export class SseStreams {
   private add(stream: Stream, watch: WatchRequest): void {
     try {
       const stop = this.options.engine.watch(watch.path, watch.args, stream.auth, (update: WatchUpdate) => {
-        if ("value" in update) this.send(stream, "result", { id: watch.id, value: update.value });
-        else this.send(stream, "queryError", { id: watch.id, error: update.error });
+        if ("value" in update) this.send(stream, LiveEvent.result, { id: watch.id, value: update.value });
+        else this.sendError(stream, watch.id, update.error);
       });
       stream.watches.set(watch.id, stop);
     } catch (error) {
-      this.send(stream, "queryError", { id: watch.id, error: errorResponse(error).body.error });
+      this.sendError(stream, watch.id, errorResponse(error).body.error);
     }
   }
 
   /**
    * `POST /api/subscribe/<streamId>` with `{ add?, remove? }`, from the identity that
-   * opened the stream. Returns the status and body to answer with.
+   * opened the stream; `protocol` is the request's `?protocol` parameter. Returns the
+   * status and body to answer with.
    */
-  update(streamId: string, body: unknown, auth: UserIdentity | null): { status: number; body: unknown } {
+  update(
+    streamId: string,
+    body: unknown,
+    auth: UserIdentity | null,
+    protocol: string | null = null,
+  ): { status: number; body: unknown } {
     try {
+      const refused = protocolRefusal(protocol);
+      if (refused) throw refused;
       const stream = this.streams.get(streamId);
       if (stream === undefined || stream.identity !== canonicalJson(auth)) {
         throw new ConvoyError({ code: "NOT_FOUND", message: "No such stream: open a new one with GET /api/subscribe" });
       }
-      if (body === null || typeof body !== "object" || Array.isArray(body)) {
-        throw badRequest('The body must be { "add": [{ "id", "path", "args" }], "remove": ["id"] }');
-      }
-      const { add, remove, ...rest } = body as { add?: unknown; remove?: unknown };
-      if (Object.keys(rest).length > 0)
-        throw badRequest(`Unknown field(s) ${Object.keys(rest).join(", ")}: send "add" and "remove"`);
-      const removals = remove === undefined ? [] : remove;
-      if (!Array.isArray(removals) || removals.some((id) => typeof id !== "string")) {
-        throw badRequest('"remove" is an array of watch ids');
-      }
-      const additions = add === undefined ? [] : parseWatchRequests(add);
+      const { add: additions, remove: removals } = parseSubscribeChange(body);
       // Everything is checked before anything changes: a refused request leaves the stream as it was.
-      const removed = new Set((removals as string[]).filter((id) => stream.watches.has(id)));
+      const removed = new Set(removals.filter((id) => stream.watches.has(id)));
       const kept = stream.watches.size - removed.size;
       additions.forEach((watch, i) => {
         if (stream.watches.has(watch.id) && !removed.has(watch.id)) {
@@ -252,7 +234,11 @@ export class SseStreams {
     }
   }
 
-  private send(stream: Stream, event: string, data: unknown): void {
+  private sendError(stream: Stream, id: string, error: WireError): void {
+    this.send(stream, LiveEvent.queryError, { id, error });
+  }
+
+  private send<TEvent extends keyof LiveMessages>(stream: Stream, event: TEvent, data: LiveMessages[TEvent]): void {
     stream.response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 

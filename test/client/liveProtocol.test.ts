@@ -1,0 +1,126 @@
+// The live wire protocol's checks, on their own: what server and client accept and refuse.
+import { describe, expect, it } from "vitest";
+import { isConvoyError } from "../../runtime/errors.js";
+import {
+  LIVE_PROTOCOL_VERSION,
+  parseQueryError,
+  parseReady,
+  parseResult,
+  parseSubscribeChange,
+  parseWatchRequests,
+  protocolErrorWatch,
+  protocolRefusal,
+} from "../../runtime/protocol/liveProtocol.js";
+
+/** The ConvoyError `run` throws. */
+function thrown(run: () => unknown) {
+  try {
+    run();
+  } catch (error) {
+    if (isConvoyError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a ConvoyError");
+}
+
+describe("protocolRefusal", () => {
+  it("accepts the current version and no version at all (curl)", () => {
+    expect(protocolRefusal(String(LIVE_PROTOCOL_VERSION))).toBeUndefined();
+    expect(protocolRefusal(null)).toBeUndefined();
+    expect(protocolRefusal(undefined)).toBeUndefined();
+  });
+
+  it("refuses another version with UPGRADE_REQUIRED naming both versions and what to do", () => {
+    const newer = protocolRefusal(String(LIVE_PROTOCOL_VERSION + 1))!;
+    expect(newer.code).toBe("UPGRADE_REQUIRED");
+    expect(newer.data).toEqual({ clientProtocol: LIVE_PROTOCOL_VERSION + 1, serverProtocol: LIVE_PROTOCOL_VERSION });
+    expect(newer.message).toMatch(/upgrade convoy on the server/);
+    expect(newer.message).toContain(
+      `speaks Convoy's live protocol ${LIVE_PROTOCOL_VERSION + 1}, the server speaks ${LIVE_PROTOCOL_VERSION}`,
+    );
+  });
+
+  it("refuses a version that is not a whole number with BAD_REQUEST", () => {
+    for (const bad of ["", "abc", "1.0", "-1", "0", "1,2"]) {
+      const error = protocolRefusal(bad)!;
+      expect(error.code, bad).toBe("BAD_REQUEST");
+      expect(error.message).toMatch(/whole number/);
+    }
+  });
+});
+
+describe("requests the server reads", () => {
+  it("parses watches, defaulting args to {}", () => {
+    expect(
+      parseWatchRequests([
+        { id: "a", path: "p.q" },
+        { id: "b", path: "p.r", args: { x: 1 } },
+      ]),
+    ).toEqual([
+      { id: "a", path: "p.q", args: {} },
+      { id: "b", path: "p.r", args: { x: 1 } },
+    ]);
+  });
+
+  it("refuses malformed watches with messages that say the shape", () => {
+    expect(thrown(() => parseWatchRequests({})).message).toMatch(/JSON array/);
+    expect(thrown(() => parseWatchRequests([1])).message).toMatch(/each watch is an object/);
+    expect(thrown(() => parseWatchRequests([{ id: "has space", path: "p" }])).message).toMatch(/"id" of 1-64/);
+    expect(
+      thrown(() =>
+        parseWatchRequests([
+          { id: "a", path: "p" },
+          { id: "a", path: "p" },
+        ]),
+      ).message,
+    ).toMatch(/given twice/);
+    expect(thrown(() => parseWatchRequests([{ id: "a", path: 3 }])).message).toMatch(/"path" names the query/);
+  });
+
+  it("parses the add/remove body and refuses anything else", () => {
+    expect(parseSubscribeChange({})).toEqual({ add: [], remove: [] });
+    expect(parseSubscribeChange({ add: [{ id: "a", path: "p" }], remove: ["b"] })).toEqual({
+      add: [{ id: "a", path: "p", args: {} }],
+      remove: ["b"],
+    });
+    expect(thrown(() => parseSubscribeChange([])).message).toMatch(/"add": \[/);
+    expect(thrown(() => parseSubscribeChange({ drop: [] })).message).toMatch(/Unknown field\(s\) drop/);
+    expect(thrown(() => parseSubscribeChange({ remove: [1] })).message).toMatch(/array of watch ids/);
+    expect(thrown(() => parseSubscribeChange({ remove: [1] })).code).toBe("BAD_REQUEST");
+  });
+});
+
+describe("events the client reads", () => {
+  it("parses well-formed events", () => {
+    expect(parseReady('{"streamId":"s1","maxWatches":256}')).toEqual({ streamId: "s1", maxWatches: 256 });
+    expect(parseResult('{"id":"w0","value":null}')).toEqual({ id: "w0", value: null });
+    expect(parseQueryError('{"id":"w0","error":{"code":"NOT_FOUND","message":"gone","data":1}}')).toEqual({
+      id: "w0",
+      error: { code: "NOT_FOUND", message: "gone", data: 1 },
+    });
+  });
+
+  it("refuses malformed events with PROTOCOL_ERROR, naming the watch when it can", () => {
+    const notJson = thrown(() => parseResult("<html>"));
+    expect(notJson.code).toBe("PROTOCOL_ERROR");
+    expect(notJson.message).toMatch(/"result" event is not JSON \(<html>\).*live protocol 1/);
+    expect(protocolErrorWatch(notJson)).toBeUndefined();
+
+    const noValue = thrown(() => parseResult('{"id":"w3"}'));
+    expect(noValue.message).toMatch(/has no value/);
+    expect(protocolErrorWatch(noValue)).toBe("w3");
+
+    expect(thrown(() => parseResult("[1]")).message).toMatch(/not a JSON object/);
+    expect(thrown(() => parseResult('{"value":1}')).message).toMatch(/no watch id/);
+    expect(thrown(() => parseReady('{"maxWatches":2}')).message).toMatch(/no streamId/);
+    expect(thrown(() => parseReady('{"streamId":"s","maxWatches":0}')).message).toMatch(/no whole maxWatches/);
+    const badError = thrown(() => parseQueryError('{"id":"w1","error":"boom"}'));
+    expect(badError.message).toMatch(/no \{ code, message \} error/);
+    expect(protocolErrorWatch(badError)).toBe("w1");
+  });
+
+  it("shortens a long malformed payload in the message", () => {
+    const error = thrown(() => parseResult("x".repeat(5000)));
+    expect(error.message.length).toBeLessThan(600);
+  });
+});

@@ -52,6 +52,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     dev: options.dev,
     onError: (error) => options.log(`Unexpected error: ${(error as Error)?.stack ?? String(error)}`),
     ...(options.schemaName ? { schemaName: options.schemaName } : {}),
+    scheduler: { log: options.log, ...(options.app.crons ? { crons: options.app.crons } : {}) },
     ...(options.corsOrigins?.length ? { cors: options.corsOrigins } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     ...(options.maxStreamsPerClient !== undefined ? { maxStreamsPerClient: options.maxStreamsPerClient } : {}),

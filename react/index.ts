@@ -1,6 +1,7 @@
 export { ConvoyProvider, useConvoyClient, type ConvoyProviderProps } from "./ConvoyProvider.js";
 export { useQuery, type UseConvoyQueryOptions } from "./useQuery.js";
 export { useMutation, type UseConvoyMutationOptions } from "./useMutation.js";
+export { useAction, type UseConvoyActionOptions } from "./useAction.js";
 export type { OptimisticQueryCache, OptimisticUpdate } from "./optimisticUpdate.js";
 export {
   usePaginatedQuery,

@@ -22,6 +22,14 @@ export type {
 } from "./schema/dataModel.js";
 export type { FieldPath, FieldValue } from "./schema/fieldPaths.js";
 export type { DatabaseReader, DatabaseWriter, PatchValue } from "./store/database.js";
+export type {
+  ScheduledFunctionDoc,
+  ScheduledFunctionState,
+  SystemReader,
+  SystemTableInfo,
+  SystemTables,
+} from "./store/systemTables.js";
+export type { Scheduler, SchedulableReference, ScheduledFunctionId } from "./scheduler/scheduler.js";
 export type { OrderedQuery, PaginationOptions, PaginationResult, Query, QueryInitializer } from "./store/query.js";
 export type {
   IndexRange,
@@ -41,6 +49,7 @@ export {
   type FunctionDefinition,
   type FunctionKind,
   type FunctionVisibility,
+  type ActionCtx,
   type MutationCtx,
   type QueryCtx,
 } from "./functions/defineFunction.js";

@@ -44,5 +44,14 @@ export {
   type ConvoyRouterRecord,
   type TRPCInstance,
 } from "./server/trpcRouter.js";
+export { cronJobs, Crons, type CronJob, type CronString } from "./scheduler/cronJobs.js";
+export type { CronSchedule } from "./scheduler/cronSchedule.js";
+export { ManualClock, systemClock, type Clock } from "./scheduler/clock.js";
+export {
+  ScheduledFunctionRunner,
+  type RunReport,
+  type ScheduledFunctionRunnerOptions,
+} from "./scheduler/scheduledFunctionRunner.js";
+export { schedulerFeature, type SchedulerFeature, type SchedulerFeatureOptions } from "./scheduler/schedulerFeature.js";
 export { httpRoutes, type HttpRoutesOptions } from "./server/httpRoutes.js";
 export { HTTP_ROUTES_PREFIX } from "./http/serveHttpRoute.js";

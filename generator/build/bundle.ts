@@ -5,6 +5,7 @@ import { build, type Message } from "esbuild";
 import { ConvoyError } from "../../runtime/errors.js";
 import type { ConvoyProject } from "../project.js";
 import { findAuthFile } from "./authHook.js";
+import { findCronsFile } from "./cronsFile.js";
 import { findHttpFile } from "./httpRoutesFile.js";
 import type { FunctionModule } from "./discoverModules.js";
 import { generatedModulesPlugin, type GeneratedSources } from "./generatedModules.js";
@@ -15,6 +16,8 @@ export interface LoadedBundle {
   modules: Record<string, unknown>[];
   /** `convoy/auth.ts`, when the app has one. */
   authModule?: Record<string, unknown>;
+  /** `convoy/crons.ts`, when the app has one. */
+  cronsModule?: Record<string, unknown>;
   /** The `_generated/` modules the app imported (served from `generated`). */
   generatedImports: Set<string>;
 }
@@ -41,10 +44,12 @@ export async function bundleAndLoad(
   generated: GeneratedSources = {},
 ): Promise<LoadedBundle> {
   const authFile = findAuthFile(project.dir);
+  const cronsFile = findCronsFile(project.dir);
   const entry = [
     `export * as schemaModule from ${JSON.stringify(join(project.dir, "schema.ts"))};`,
     ...modules.map((module, i) => `export * as m${i} from ${JSON.stringify(module.file)};`),
     ...(authFile === null ? [] : [`export * as authModule from ${JSON.stringify(authFile)};`]),
+    ...(cronsFile === null ? [] : [`export * as cronsModule from ${JSON.stringify(cronsFile)};`]),
   ].join("\n");
   const generatedImports = new Set<string>();
   const loaded = (await bundleEntry(project, entry, "functions", generated, generatedImports)) as Record<
@@ -55,6 +60,7 @@ export async function bundleAndLoad(
     schemaModule: loaded.schemaModule!,
     modules: modules.map((_, i) => loaded[`m${i}`]!),
     ...(loaded.authModule ? { authModule: loaded.authModule } : {}),
+    ...(loaded.cronsModule ? { cronsModule: loaded.cronsModule } : {}),
     generatedImports,
   };
 }

@@ -1,6 +1,8 @@
 import { ConvoyError } from "../../runtime/errors.js";
 import { isConvoyFunction } from "../../runtime/functions/defineFunction.js";
 import type { AuthHook } from "../../runtime/functions/auth.js";
+import type { Crons } from "../../runtime/scheduler/cronJobs.js";
+import { readCrons } from "./cronsFile.js";
 import type { FunctionTree } from "../../runtime/functions/functionReference.js";
 import type { HttpRouter } from "../../runtime/http/httpRouter.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
@@ -17,6 +19,8 @@ export interface LoadedApp {
   infos: FunctionInfo[];
   /** The default export of `convoy/auth.ts`; absent when the app has none (every caller is anonymous). */
   auth?: AuthHook;
+  /** The default export of `convoy/crons.ts`, when the app has cron jobs. */
+  crons?: Crons;
   /** The default export of `convoy/http.ts`: routes served under `/http`; absent when the app has none. */
   http?: HttpRouter;
 }
@@ -63,5 +67,6 @@ export function readApp(bundle: LoadedBundle, modules: readonly FunctionModule[]
     }
   });
   const auth = readAuthHook(bundle.authModule);
-  return { schema, functions, infos, ...(auth ? { auth } : {}) };
+  const crons = readCrons(bundle.cronsModule);
+  return { schema, functions, infos, ...(auth ? { auth } : {}), ...(crons ? { crons } : {}) };
 }

@@ -3,7 +3,7 @@ export interface FunctionInfo {
   /** Module path under `functions/` without extension, e.g. `projects` or `admin/users`. */
   modulePath: string;
   exportName: string;
-  kind: "query" | "mutation";
+  kind: "query" | "mutation" | "action";
   visibility: "public" | "internal";
 }
 

@@ -18,7 +18,8 @@ export type Schema = typeof schemaModule extends { schema: infer TSchema extends
     : never;
 export type DataModel = DataModelFromSchema<Schema>;
 
-export const { query, mutation, internalQuery, internalMutation } = functionBuilders<Schema>();
+export const { query, mutation, action, internalQuery, internalMutation, internalAction } =
+  functionBuilders<Schema>();
 
 declare module "convoy" {
   interface Register {
@@ -88,8 +89,8 @@ import { convoyTRPC, createConvoyRouter } from "convoy/server";
 import { functions } from "./functions.js";
 
 /**
- * The app's functions as a tRPC router: queries are tRPC queries, mutations tRPC
- * mutations, and \`live.<module>.<query>\` a subscription to each query's live result.
+ * The app's functions as a tRPC router: queries are tRPC queries, mutations and
+ * actions tRPC mutations, and \`live.<module>.<query>\` a subscription to each query's live result.
  * \`convoy serve\` serves it at /trpc. To merge it into your own tRPC app,
  * call \`createConvoyRouter(t, functions, { runtime, auth })\` with your \`t\`.
  */

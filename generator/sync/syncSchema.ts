@@ -12,6 +12,7 @@ import {
   tableIndexes,
   type ManagedIndex,
 } from "../../runtime/store/ddl.js";
+import { scheduledFunctionsTableSql } from "../../runtime/scheduler/scheduledFunctionsTable.js";
 import { changeLogTableSql, changeTriggerFunctionSql, changeTriggersSql } from "../../runtime/live/changeLogDdl.js";
 import { checkSchemaName, DEFAULT_SCHEMA_NAME } from "../../runtime/store/documentStore.js";
 import type { TableLayout } from "../../runtime/store/layout/tableLayout.js";
@@ -126,6 +127,7 @@ export async function syncSchema(
     for (const statement of systemTablesSql(schemaName)) await tx.query(statement);
     for (const statement of changeLogTableSql(schemaName)) await tx.query(statement);
     await tx.query(changeTriggerFunctionSql(schemaName));
+    for (const statement of scheduledFunctionsTableSql(schemaName)) await tx.query(statement);
     await tx.query(migrationsTableSql(schemaName));
     await tx.query(migrationHelpersSql(schemaName));
 

@@ -99,6 +99,18 @@ export interface ConvoyClient {
     options?: MutationCallOptions,
   ): Promise<FunctionReturnType<TRef>>;
   /**
+   * Runs an action once. It is never sent again (an action may have effects outside
+   * the database): a lost answer is an error, and the action may or may not have run.
+   * @example
+   * ```ts
+   * const { url } = await client.action(api.payments.createCheckout, { planId });
+   * ```
+   */
+  action<TRef extends FunctionReference<"action">>(
+    ref: TRef,
+    args: FunctionArgs<TRef>,
+  ): Promise<FunctionReturnType<TRef>>;
+  /**
    * Watches a query: `onUpdate` gets its current result, then every new one. All of a
    * client's watches share one SSE stream (another past the server's `maxWatches`),
    * which reconnects by itself. `onError` gets the query's own errors and the stream's
@@ -157,7 +169,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   const retryMs = options.mutationRetryMs ?? 30_000;
 
   /** The path of a function reference, or a BAD_REQUEST for anything else. */
-  function pathOf(kind: "query" | "mutation", ref: AnyFunctionReference): string {
+  function pathOf(kind: "query" | "mutation" | "action", ref: AnyFunctionReference): string {
     if (typeof ref?.path !== "string") {
       throw new ConvoyError({
         code: "BAD_REQUEST",
@@ -168,7 +180,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   }
 
   /** Sends `body`, again while the server is out of reach, for up to `resendMs`. */
-  async function call(kind: "query" | "mutation", body: object, resendMs: number): Promise<any> {
+  async function call(kind: "query" | "mutation" | "action", body: object, resendMs: number): Promise<any> {
     const payload = JSON.stringify(body);
     const giveUpAt = Date.now() + resendMs;
     for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
@@ -182,7 +194,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     }
   }
 
-  async function send(kind: "query" | "mutation", payload: string): Promise<unknown> {
+  async function send(kind: "query" | "mutation" | "action", payload: string): Promise<unknown> {
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
     let response: Response;
     try {
@@ -279,6 +291,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     url,
     query: async (ref, args) => call("query", { path: pathOf("query", ref), args: args ?? {} }, 0),
     mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
+    action: async (ref, args) => call("action", { path: pathOf("action", ref), args: args ?? {} }, 0),
     watch(ref, args, onUpdate, onError) {
       if (ref?.kind !== "query" || typeof ref.path !== "string") {
         throw new ConvoyError({

@@ -3,10 +3,15 @@ import { ConvoyError } from "../errors.js";
 import type { DataModelFromSchema, GenericDataModel, RegisteredDataModel } from "../schema/dataModel.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { DatabaseReader, DatabaseWriter } from "../store/database.js";
+import type { OptionalArgs, Scheduler } from "../scheduler/scheduler.js";
 import type { RegisteredIdentity } from "./auth.js";
+import type { FunctionReference, FunctionReturnType } from "./functionReference.js";
 
-/** What a function is: a query reads, a mutation writes. */
-export type FunctionKind = "query" | "mutation";
+/**
+ * What a function is: a query reads, a mutation writes in one transaction, an action
+ * runs outside any transaction (and may use the network).
+ */
+export type FunctionKind = "query" | "mutation" | "action";
 /** Public functions are callable by clients; internal ones only from the server. */
 export type FunctionVisibility = "public" | "internal";
 
@@ -20,6 +25,33 @@ export interface QueryCtx<TDataModel extends GenericDataModel = RegisteredDataMo
 /** The `ctx` of a mutation handler. */
 export interface MutationCtx<TDataModel extends GenericDataModel = RegisteredDataModel> {
   db: DatabaseWriter<TDataModel>;
+  auth: RegisteredIdentity | null;
+  /** Schedules mutations and actions; they exist only if this mutation commits. */
+  scheduler: Scheduler;
+}
+
+/**
+ * The `ctx` of an action handler: no `db`; each `run*` call is its own transaction.
+ * Convoy never retries an action.
+ */
+export interface ActionCtx {
+  /** Runs a query (public or internal) on one snapshot. */
+  runQuery<TRef extends FunctionReference<"query", any, any, FunctionVisibility>>(
+    ref: TRef,
+    ...args: OptionalArgs<TRef>
+  ): Promise<FunctionReturnType<TRef>>;
+  /** Runs a mutation (public or internal) in its own transaction. */
+  runMutation<TRef extends FunctionReference<"mutation", any, any, FunctionVisibility>>(
+    ref: TRef,
+    ...args: OptionalArgs<TRef>
+  ): Promise<FunctionReturnType<TRef>>;
+  /** Runs another action (public or internal). */
+  runAction<TRef extends FunctionReference<"action", any, any, FunctionVisibility>>(
+    ref: TRef,
+    ...args: OptionalArgs<TRef>
+  ): Promise<FunctionReturnType<TRef>>;
+  /** Schedules mutations and actions at once (no transaction to wait for). */
+  scheduler: Scheduler;
   auth: RegisteredIdentity | null;
 }
 
@@ -84,7 +116,7 @@ type Builder<TKind extends FunctionKind, TVisibility extends FunctionVisibility,
   definition: FunctionDefinition<TCtx, TArgs, TReturn>,
 ) => ConvoyFunction<TKind, TVisibility, TArgs, TReturn>;
 
-/** The four function builders, typed for one data model. */
+/** The function builders, typed for one data model. */
 export interface FunctionBuilders<TDataModel extends GenericDataModel> {
   /** A public, read-only function; clients can call and watch it. */
   query: Builder<"query", "public", QueryCtx<TDataModel>>;
@@ -94,6 +126,10 @@ export interface FunctionBuilders<TDataModel extends GenericDataModel> {
   internalQuery: Builder<"query", "internal", QueryCtx<TDataModel>>;
   /** A mutation only the server can call. */
   internalMutation: Builder<"mutation", "internal", MutationCtx<TDataModel>>;
+  /** A public function that runs outside any transaction and may call other services. */
+  action: Builder<"action", "public", ActionCtx>;
+  /** An action only the server can call (the scheduler, `ctx.runAction`). */
+  internalAction: Builder<"action", "internal", ActionCtx>;
 }
 
 /**
@@ -102,7 +138,8 @@ export interface FunctionBuilders<TDataModel extends GenericDataModel> {
  *
  * @example
  * ```ts
- * export const { query, mutation, internalQuery, internalMutation } = functionBuilders<typeof schema>();
+ * export const { query, mutation, action, internalQuery, internalMutation, internalAction } =
+ *   functionBuilders<typeof schema>();
  * ```
  */
 export function functionBuilders<TSchema extends SchemaDefinition>(): FunctionBuilders<DataModelFromSchema<TSchema>> {
@@ -111,6 +148,8 @@ export function functionBuilders<TSchema extends SchemaDefinition>(): FunctionBu
     mutation: define("mutation", "public"),
     internalQuery: define("query", "internal"),
     internalMutation: define("mutation", "internal"),
+    action: define("action", "public"),
+    internalAction: define("action", "internal"),
   };
 }
 

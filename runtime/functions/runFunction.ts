@@ -1,5 +1,7 @@
 import { ConvoyError } from "../errors.js";
+import type { Scheduler } from "../scheduler/scheduler.js";
 import type { DocumentStore, MutationOptions } from "../store/documentStore.js";
+import type { TransactionContext } from "../store/transactionContext.js";
 import { nestsDeeperThan } from "../store/storableValue.js";
 import { describeIssues, toValidationIssues } from "../store/validateDocument.js";
 import type { UserIdentity } from "./auth.js";
@@ -22,19 +24,18 @@ export function checkArgsDepth(path: string, rawArgs: unknown): void {
   }
 }
 
-/**
- * Validates `rawArgs` against the function's zod args and runs its handler: a query
- * on one snapshot, a mutation in one transaction.
- * @internal
- */
-export async function runFunction(
-  store: DocumentStore<any>,
-  path: string,
-  fn: AnyConvoyFunction,
-  rawArgs: unknown,
-  auth: UserIdentity | null,
-  options: MutationOptions = {},
-): Promise<unknown> {
+/** What a mutation gets beside `db` and `auth`. @internal */
+export interface MutationServices {
+  /** The `ctx.scheduler` of one attempt, writing into its transaction. */
+  scheduler(tx: TransactionContext): Scheduler & { readonly scheduled: number };
+  /** Told once a mutation that scheduled functions committed. */
+  onScheduled?(): void;
+  /** Runs in the transaction after the handler returned (a scheduled run records its completion here). */
+  beforeCommit?(tx: TransactionContext): Promise<void>;
+}
+
+/** The function's arguments parsed by its zod validator, or a BAD_REQUEST. @internal */
+export function parseArgs(path: string, fn: AnyConvoyFunction, rawArgs: unknown): unknown {
   checkArgsDepth(path, rawArgs);
   const parsed = fn.args.safeParse(rawArgs === undefined ? {} : rawArgs);
   if (!parsed.success) {
@@ -46,10 +47,54 @@ export async function runFunction(
       cause: parsed.error,
     });
   }
-  const args = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Validates `rawArgs` against the function's zod args and runs its handler: a query
+ * on one snapshot, a mutation in one transaction. (Actions run in `ConvoyRuntime`.)
+ * @internal
+ */
+export async function runFunction(
+  store: DocumentStore<any>,
+  path: string,
+  fn: AnyConvoyFunction,
+  rawArgs: unknown,
+  auth: UserIdentity | null,
+  options: MutationOptions = {},
+  services?: MutationServices,
+): Promise<unknown> {
+  const args = parseArgs(path, fn, rawArgs);
   if (fn.kind === "query") {
     const { call: _ignored, ...queryOptions } = options;
     return store.query(async (db) => fn.handler({ db, auth }, args), queryOptions);
   }
-  return store.mutation(async (db) => fn.handler({ db, auth }, args), options);
+  if (fn.kind !== "mutation") {
+    throw new ConvoyError({ code: "INTERNAL_SERVER_ERROR", message: `${path} is an action: run it with runtime.call` });
+  }
+  let scheduler: (Scheduler & { readonly scheduled: number }) | undefined;
+  const value = await store.mutation(async (db, tx) => {
+    scheduler = services?.scheduler(tx);
+    const result = await fn.handler({ db, auth, scheduler: scheduler ?? noScheduler }, args);
+    await services?.beforeCommit?.(tx);
+    return result;
+  }, options);
+  if (scheduler !== undefined && scheduler.scheduled > 0) services?.onScheduled?.();
+  return value;
+}
+
+/** `ctx.scheduler` of a store used without a runtime (scripts, store tests). */
+const noScheduler: Scheduler = {
+  runAfter: () => unavailable(),
+  runAt: () => unavailable(),
+  cancel: () => unavailable(),
+};
+
+function unavailable(): Promise<never> {
+  return Promise.reject(
+    new ConvoyError({
+      code: "INTERNAL_SERVER_ERROR",
+      message: "ctx.scheduler needs a ConvoyRuntime: run the mutation through runtime.call or a Convoy server",
+    }),
+  );
 }

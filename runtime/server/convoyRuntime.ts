@@ -6,7 +6,10 @@ import type { UserIdentity } from "../functions/auth.js";
 import type { AnyConvoyFunction, FunctionKind } from "../functions/defineFunction.js";
 import type { FunctionTree } from "../functions/functionReference.js";
 import { flattenFunctions } from "../functions/functionTree.js";
-import { runFunction } from "../functions/runFunction.js";
+import { parseArgs, runFunction, type MutationServices } from "../functions/runFunction.js";
+import { systemClock, type Clock } from "../scheduler/clock.js";
+import { JobWriter } from "../scheduler/jobWriter.js";
+import type { TransactionContext } from "../store/transactionContext.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import { canonicalJson } from "../store/canonicalJson.js";
 import type { DocumentStore, MutationObserver, TransactionOptions } from "../store/documentStore.js";
@@ -22,6 +25,8 @@ export interface ConvoyRuntimeOptions {
   driver: Driver;
   /** @default "convoy" */
   schemaName?: string;
+  /** What "now" is for `ctx.scheduler` and the scheduled-function runner (tests pass a `ManualClock`). */
+  clock?: Clock;
 }
 
 /** How a call reaches a function. */
@@ -48,8 +53,12 @@ export class ConvoyRuntime {
   readonly driver: Driver;
   private functions: Map<string, AnyConvoyFunction>;
   private readonly schemaName: string | undefined;
+  /** What "now" is for `ctx.scheduler` and the scheduled-function runner. */
+  readonly clock: Clock;
+  private readonly scheduledListeners = new Set<() => void>();
 
   constructor(options: ConvoyRuntimeOptions) {
+    this.clock = options.clock ?? systemClock;
     this.driver = options.driver;
     this.schemaName = options.schemaName;
     this.store = this.createStore(options.schema);
@@ -81,11 +90,25 @@ export class ConvoyRuntime {
     };
   }
 
+  /**
+   * Calls `listener` each time this runtime commits a mutation (or an action's
+   * `ctx.scheduler` call) that scheduled functions: the runner wakes at once instead of
+   * at its next poll. Returns the function that stops listening.
+   */
+  onScheduled(listener: () => void): () => void {
+    this.scheduledListeners.add(listener);
+    return () => void this.scheduledListeners.delete(listener);
+  }
+
+  private announceScheduled(): void {
+    for (const listener of this.scheduledListeners) listener();
+  }
+
   /** Public function paths by kind, for the health endpoint and logs. */
-  describe(): { queries: string[]; mutations: string[] } {
+  describe(): { queries: string[]; mutations: string[]; actions: string[] } {
     const paths = (kind: FunctionKind) =>
       [...this.functions].filter(([, fn]) => fn.kind === kind && fn.visibility === "public").map(([path]) => path);
-    return { queries: paths("query"), mutations: paths("mutation") };
+    return { queries: paths("query"), mutations: paths("mutation"), actions: paths("action") };
   }
 
   /** The function at `path`, checked against what the caller may call. */
@@ -101,7 +124,7 @@ export class ConvoyRuntime {
     if (options.kind !== undefined && fn.kind !== options.kind) {
       throw new ConvoyError({
         code: "BAD_REQUEST",
-        message: `${String(path)} is a ${fn.kind}; call it as a ${fn.kind}, not a ${options.kind}`,
+        message: `${String(path)} is ${withArticle(fn.kind)}; call it as ${withArticle(fn.kind)}, not ${withArticle(options.kind)}`,
       });
     }
     return fn;
@@ -119,17 +142,96 @@ export class ConvoyRuntime {
     try {
       return await this.run(path, fn, args, options);
     } catch (error) {
+      // An action's own network errors are its own; its ctx.run* calls were translated already.
+      if (fn.kind === "action") throw error;
       throw lostDatabaseError(error, fn.kind, options.mutationId !== undefined);
     }
   }
 
+  /**
+   * Runs a mutation (public or internal) whose `beforeCommit` writes in the same
+   * transaction: how the scheduler records that a scheduled mutation ran, exactly once.
+   * @internal
+   */
+  async runMutationWith(
+    path: string,
+    args: unknown,
+    beforeCommit: (tx: TransactionContext) => Promise<void>,
+  ): Promise<unknown> {
+    const fn = this.resolve(path, { kind: "mutation", allowInternal: true });
+    try {
+      return await runFunction(this.store, path, fn, args, null, {}, { ...this.mutationServices, beforeCommit });
+    } catch (error) {
+      throw lostDatabaseError(error, fn.kind, false);
+    }
+  }
+
+  private readonly mutationServices: MutationServices = {
+    scheduler: (tx) =>
+      JobWriter.inTransaction(tx, {
+        clock: this.clock,
+        resolve: (path) => this.resolve(path, { allowInternal: true }),
+      }),
+    onScheduled: () => this.announceScheduled(),
+  };
+
+  /** `ctx.scheduler` of an action: each call writes at once. */
+  private actionScheduler(): JobWriter {
+    return new JobWriter({
+      schemaName: this.store.schemaName,
+      clock: this.clock,
+      resolve: (path) => this.resolve(path, { allowInternal: true }),
+      query: (text, params) => this.driver.query(text, params),
+      queue: async (text, params) => {
+        await this.driver.query(text, params);
+        this.announceScheduled();
+      },
+    });
+  }
+
+  /** Runs an action: outside any transaction, never retried; `ctx.run*` call functions of this runtime. */
+  private async runAction(path: string, fn: AnyConvoyFunction, rawArgs: unknown, auth: UserIdentity | null) {
+    const args = parseArgs(path, fn, rawArgs);
+    const run = (kind: FunctionKind) => (ref: unknown, callArgs?: unknown) => {
+      const refPath = (ref as { path?: unknown } | null)?.path;
+      if (typeof refPath !== "string") {
+        return Promise.reject(
+          new ConvoyError({
+            code: "BAD_REQUEST",
+            message: `ctx.run${kind[0]!.toUpperCase()}${kind.slice(1)}: pass a function reference such as internal.module.fn`,
+          }),
+        );
+      }
+      return this.call(refPath, callArgs, { kind, auth, allowInternal: true });
+    };
+    const ctx = {
+      auth,
+      runQuery: run("query"),
+      runMutation: run("mutation"),
+      runAction: run("action"),
+      scheduler: this.actionScheduler(),
+    };
+    return fn.handler(ctx, args);
+  }
+
   private run(path: string, fn: AnyConvoyFunction, args: unknown, options: CallOptions): Promise<unknown> {
     const { mutationId, ...rest } = options;
-    if (mutationId === undefined) return runFunction(this.store, path, fn, args, options.auth ?? null, rest);
+    if (fn.kind === "action") {
+      if (mutationId !== undefined) {
+        throw new ConvoyError({
+          code: "BAD_REQUEST",
+          message: `${path} is an action: actions are never sent twice, so they take no mutation id`,
+        });
+      }
+      return this.runAction(path, fn, args, options.auth ?? null);
+    }
+    if (mutationId === undefined) {
+      return runFunction(this.store, path, fn, args, options.auth ?? null, rest, this.mutationServices);
+    }
     if (fn.kind !== "mutation") {
       throw new ConvoyError({
         code: "BAD_REQUEST",
-        message: `${path} is a query: send a mutation id only with mutations`,
+        message: `${path} is ${withArticle(fn.kind)}: send a mutation id only with mutations`,
       });
     }
     if (typeof mutationId !== "string" || !MUTATION_ID_PATTERN.test(mutationId)) {
@@ -141,10 +243,15 @@ export class ConvoyRuntime {
     const fingerprint = createHash("sha256")
       .update(`${path}\u0000${canonicalJson(args ?? {})}\u0000${callerKey(options.auth ?? null)}`)
       .digest("base64url");
-    return runFunction(this.store, path, fn, args, options.auth ?? null, {
-      ...rest,
-      call: { id: mutationId, fingerprint },
-    });
+    return runFunction(
+      this.store,
+      path,
+      fn,
+      args,
+      options.auth ?? null,
+      { ...rest, call: { id: mutationId, fingerprint } },
+      this.mutationServices,
+    );
   }
 
   /** Swaps in a new build: its functions and, when given, its schema (`convoy dev`). */
@@ -158,6 +265,11 @@ export class ConvoyRuntime {
   close(): Promise<void> {
     return this.driver.close();
   }
+}
+
+/** "a query", "a mutation", "an action". */
+function withArticle(kind: FunctionKind): string {
+  return kind === "action" ? "an action" : `a ${kind}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { ConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
 import type { FunctionTree } from "../functions/functionReference.js";
 import { LiveQueryEngine } from "../live/liveQueryEngine.js";
+import { schedulerFeature, type SchedulerFeatureOptions } from "../scheduler/schedulerFeature.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import { ConvoyRuntime } from "./convoyRuntime.js";
 import type { CorsOrigins } from "./cors.js";
@@ -92,6 +93,12 @@ export interface ConvoyServerOptions<TTree extends FunctionTree, TContext> exten
   liveEngine?: (runtime: ConvoyRuntime) => LiveQueryEngine;
   /** Capabilities started and stopped with the server, in order (closed in reverse). */
   features?: readonly ConvoyServerFeature[];
+  /**
+   * Runs scheduled functions (`ctx.scheduler`) and cron jobs on this server; `false`
+   * for a server that only serves requests (another one must run them).
+   * @default {} (on, without cron jobs)
+   */
+  scheduler?: SchedulerFeatureOptions | false;
 }
 
 /** Options of {@link ConvoyServer.close}. */
@@ -212,7 +219,10 @@ export async function createConvoyServer<TTree extends FunctionTree, TContext = 
   );
   const closing = new AbortController();
   const context: ConvoyServerContext = { runtime, live, identity: readAuth, onError, dev, closing: closing.signal };
-  const features = options.features ?? [];
+  const features = [
+    ...(options.scheduler === false ? [] : [schedulerFeature(options.scheduler)]),
+    ...(options.features ?? []),
+  ];
   const convoyApp = createConvoyApp({
     runtime,
     functions: options.functions,

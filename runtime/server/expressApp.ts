@@ -127,7 +127,7 @@ function parseLimitBytes(limit: string): number {
 }
 
 /**
- * An express app with Convoy's endpoints: `POST /api/query`, `POST /api/mutation`,
+ * An express app with Convoy's endpoints: `POST /api/query`, `POST /api/mutation`, `POST /api/action`,
  * `GET /api/health`, and the tRPC router at `/trpc`. Mount it in your own express
  * server or listen on it directly.
  *
@@ -188,7 +188,7 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   });
 
   const json = express.json({ limit: bodyLimit, strict: false, type: () => true });
-  for (const kind of ["query", "mutation"] as const) {
+  for (const kind of ["query", "mutation", "action"] as const) {
     app.post(`/api/${kind}`, json, async (request, response) => {
       let auth: UserIdentity | null;
       try {
@@ -248,7 +248,7 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
       error: {
         code: "NOT_FOUND",
         message:
-          "No such endpoint. Use POST /api/query, POST /api/mutation, GET /api/health, GET /api/subscribe or POST /api/subscribe/<streamId>",
+          "No such endpoint. Use POST /api/query, POST /api/mutation, POST /api/action, GET /api/health, GET /api/subscribe or POST /api/subscribe/<streamId>",
       },
     });
   });

@@ -17,7 +17,7 @@ export interface CallResponse {
 }
 
 /**
- * The framework-free core of `POST /api/query` and `POST /api/mutation`: the body is
+ * The framework-free core of `POST /api/query`, `POST /api/mutation` and `POST /api/action`: the body is
  * `{ "path": "projects.listProjects", "args": { ... } }` (a mutation may add a
  * `"mutationId"`, see `CallOptions`), the answer `{ "value": ... }`
  * or `{ "error": { code, message, data? } }` with a matching status.

@@ -37,7 +37,7 @@ type InputOf<TArgs extends z.ZodRawShape> =
 type ProcedureOf<TFunction, TMeta> =
   TFunction extends ConvoyFunction<"query", "public", infer TArgs, infer TReturn>
     ? TRPCQueryProcedure<{ input: InputOf<TArgs>; output: Awaited<TReturn>; meta: TMeta }>
-    : TFunction extends ConvoyFunction<"mutation", "public", infer TArgs, infer TReturn>
+    : TFunction extends ConvoyFunction<"mutation" | "action", "public", infer TArgs, infer TReturn>
       ? TRPCMutationProcedure<{ input: InputOf<TArgs>; output: Awaited<TReturn>; meta: TMeta }>
       : never;
 
@@ -158,7 +158,7 @@ export function toTRPCError(error: unknown, dev = false): TRPCError {
 /**
  * Builds a tRPC router from a function tree on any tRPC instance: Convoy's own, or
  * your app's, so your context (and its user) reaches functions as `ctx.auth`. Every
- * public query becomes a tRPC query, every public mutation a tRPC mutation; internal
+ * public query becomes a tRPC query, every public mutation and action a tRPC mutation; internal
  * functions are left out.
  *
  * @example

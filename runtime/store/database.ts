@@ -7,6 +7,7 @@ import { QueryImpl, type QueryInitializer } from "./query.js";
 import { tableOf } from "./tableIndexes.js";
 import type { TransactionContext } from "./transactionContext.js";
 import { shownValue } from "./shownValue.js";
+import { SystemDatabase, type SystemReader } from "./systemTables.js";
 import { validateDocument } from "./validateDocument.js";
 
 type DocumentOfTable<TDataModel extends GenericDataModel, TTable extends string> = TDataModel[TTable]["document"];
@@ -37,6 +38,11 @@ export interface DatabaseReader<TDataModel extends GenericDataModel> {
   query<TTable extends TableNamesOf<TDataModel>>(table: TTable): QueryInitializer<TDataModel[TTable]>;
   /** `id` typed as an id of `table` if it is one, else null. */
   normalizeId<TTable extends TableNamesOf<TDataModel>>(table: TTable, id: string): Id<TTable> | null;
+  /**
+   * Convoy's system tables, read-only: `ctx.db.system.get(jobId)`,
+   * `ctx.db.system.query("_scheduled_functions")` (live in a watched query).
+   */
+  readonly system: SystemReader;
 }
 
 /** The value a patch merges in: `undefined` removes an optional field. */
@@ -85,6 +91,10 @@ const SYSTEM_FIELDS = ["_id", "_creationTime"] as const;
 /** The run-time `ctx.db`; a query gets it typed as the reader only. @internal */
 export class Database {
   constructor(private readonly ctx: TransactionContext) {}
+
+  get system(): SystemDatabase {
+    return new SystemDatabase(this.ctx);
+  }
 
   /**
    * Splits `(id, ...rest)` / `(table, id, ...rest)` calls and checks the id's table.

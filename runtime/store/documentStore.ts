@@ -181,13 +181,17 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
   /**
    * Runs `fn` with a read-write `db` in one serializable transaction: all of its
    * writes commit or none do. `fn` may run again when a concurrent write conflicts,
-   * so it must not have side effects outside the database.
+   * so it must not have side effects outside the database. Its second argument is the
+   * transaction itself, for system writes that must commit with the documents (jobs).
    * @example
    * ```ts
    * const id = await store.mutation((db) => db.insert("users", { name: "Ada", createdAt: Date.now() }));
    * ```
    */
-  async mutation<T>(fn: (db: DatabaseWriter<TDataModel>) => Promise<T>, options: MutationOptions = {}): Promise<T> {
+  async mutation<T>(
+    fn: (db: DatabaseWriter<TDataModel>, tx: TransactionContext) => Promise<T>,
+    options: MutationOptions = {},
+  ): Promise<T> {
     const lockTable = mutationLockTable(this.schemaName);
     const { call } = options;
     for (let attempt = 1; ; attempt++) {
@@ -265,7 +269,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
 
   private async attempt<T>(
     setup: string,
-    fn: (db: never) => Promise<T>,
+    fn: (db: never, tx: TransactionContext) => Promise<T>,
     options: TransactionOptions & {
       onWrite?: WriteListener | undefined;
       onCommitting?: () => void;
@@ -284,7 +288,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         };
         let value: T;
         try {
-          value = await fn(new Database(ctx) as never);
+          value = await fn(new Database(ctx) as never, ctx);
         } catch (error) {
           throw guarded.abandon(error, (statementError) => isRetryable(statementError) || isShapeGone(statementError));
         }

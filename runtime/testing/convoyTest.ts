@@ -13,17 +13,27 @@ import type { HttpRouter } from "../http/httpRouter.js";
 import { HTTP_ROUTES_PREFIX, serveHttpRoute } from "../http/serveHttpRoute.js";
 import type { DataModelFromSchema, GenericDataModel } from "../schema/dataModel.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
+import type { Crons } from "../scheduler/cronJobs.js";
+import { JobWriter } from "../scheduler/jobWriter.js";
+import { ScheduledFunctionRunner } from "../scheduler/scheduledFunctionRunner.js";
 import { ConvoyRuntime } from "../server/convoyRuntime.js";
 import { sharedPgliteDriver } from "./sharedPglite.js";
 import { TestClock } from "./testClock.js";
 
 /** A query or mutation reference, public (`api.*`) or internal (`internal.*`). */
-type TestReference<TKind extends "query" | "mutation"> = FunctionReference<TKind, any, any, FunctionVisibility>;
+type TestReference<TKind extends "query" | "mutation" | "action"> = FunctionReference<
+  TKind,
+  any,
+  any,
+  FunctionVisibility
+>;
 
 /** Options of {@link convoyTest}. */
 export interface ConvoyTestOptions {
   /** The app's HTTP routes (the default export of `convoy/http.ts`), for `t.fetch`. */
   http?: HttpRouter;
+  /** The app's cron jobs (the default export of `convoy/crons.ts`): due ones run in `advanceTime`. */
+  crons?: Crons;
 }
 
 /** A test's own Convoy: the real engine on a fresh database, driven from the test. */
@@ -47,7 +57,14 @@ export interface ConvoyTest<TDataModel extends GenericDataModel = GenericDataMod
     ref: TRef,
     args: FunctionArgs<TRef>,
   ): Promise<FunctionReturnType<TRef>>;
-  // Integration point (issue 15, actions): `action(ref, args)` joins here once `action()` exists.
+  /**
+   * Runs an action (internal ones too) as the test's identity.
+   * @example
+   * ```ts
+   * const { url } = await t.action(api.payments.createCheckout, { planId: "pro" });
+   * ```
+   */
+  action<TRef extends TestReference<"action">>(ref: TRef, args: FunctionArgs<TRef>): Promise<FunctionReturnType<TRef>>;
   /**
    * Runs `fn` in one transaction with a writable `ctx.db`: seed data, or read what functions wrote.
    * @example
@@ -77,13 +94,14 @@ export interface ConvoyTest<TDataModel extends GenericDataModel = GenericDataMod
   now(): number;
   /**
    * Moves the test's clock forward by `ms`.
-   * Integration point (issue 15, scheduler): it will then run the scheduled functions
-   * and crons due by the new time; until the scheduler lands it only moves the clock.
+   * Then runs the scheduled functions and cron runs due by the new time (in time order,
+   * on the real scheduler: `ScheduledFunctionRunner.runDue`).
    */
   advanceTime(ms: number): Promise<void>;
   /**
-   * Runs scheduled functions until none are left.
-   * Integration point (issue 15, scheduler): throws NOT_IMPLEMENTED until the scheduler lands.
+   * Runs scheduled functions until none are left, moving the clock to each one's time.
+   * Cron jobs are left pending (they never finish); a function that keeps scheduling
+   * itself fails after 1,000 runs.
    */
   finishScheduledFunctions(): Promise<void>;
 }
@@ -93,15 +111,20 @@ interface TestEngine {
   runtime: Promise<ConvoyRuntime>;
   clock: TestClock;
   http: HttpRouter | undefined;
+  runner: Promise<ScheduledFunctionRunner>;
 }
 
 let testNumber = 0;
 
-async function openRuntime(schema: SchemaDefinition, functions: FunctionTree): Promise<ConvoyRuntime> {
+async function openRuntime(
+  schema: SchemaDefinition,
+  functions: FunctionTree,
+  clock: TestClock,
+): Promise<ConvoyRuntime> {
   const driver = await sharedPgliteDriver();
   const schemaName = `convoy_test_${++testNumber}_${randomBytes(4).toString("hex")}`;
   await syncSchema(driver, schema, { schemaName });
-  return new ConvoyRuntime({ schema, functions, driver, schemaName });
+  return new ConvoyRuntime({ schema, functions, driver, schemaName, clock });
 }
 
 function checkReference(method: string, ref: unknown): string {
@@ -130,9 +153,17 @@ function testOf<TDataModel extends GenericDataModel>(
       const runtime = await engine.runtime;
       return runtime.call(path, args, { kind: "mutation", auth, allowInternal: true }) as never;
     },
+    async action(ref, args) {
+      const path = checkReference("action", ref);
+      const runtime = await engine.runtime;
+      return runtime.call(path, args, { kind: "action", auth, allowInternal: true }) as never;
+    },
     async run(fn) {
       const runtime = await engine.runtime;
-      return runtime.store.mutation(async (db) => fn({ db, auth }));
+      const resolve = (path: string) => runtime.resolve(path, { allowInternal: true });
+      return runtime.store.mutation(async (db, tx) =>
+        fn({ db, auth, scheduler: JobWriter.inTransaction(tx, { clock: runtime.clock, resolve }) }),
+      );
     },
     withIdentity(identity) {
       if (typeof identity?.subject !== "string") {
@@ -163,16 +194,25 @@ function testOf<TDataModel extends GenericDataModel>(
     now: () => engine.clock.now(),
     async advanceTime(ms) {
       engine.clock.advance(ms);
-      // Integration point (issue 15, scheduler): give ConvoyRuntime `clock: engine.clock`, keep one
-      // ScheduledFunctionRunner per engine (crons from options), and `await runner.runDue(engine.clock.now())`.
+      const runner = await engine.runner;
+      await runner.runDue(engine.clock.now());
     },
     async finishScheduledFunctions() {
-      // Integration point (issue 15, scheduler): loop { next = await runner.nextDueTime(); stop when null;
-      // advance the clock to it if later; await runner.runDue() }, with a cap that reports a job rescheduling itself forever.
-      throw new ConvoyError({
-        code: "NOT_IMPLEMENTED",
-        message: "t.finishScheduledFunctions(): this Convoy has no scheduler yet",
-      });
+      const runner = await engine.runner;
+      let ran = 0;
+      for (;;) {
+        const next = await runner.nextDueTime({ withoutCrons: true });
+        if (next === null) return;
+        if (next > engine.clock.now()) engine.clock.advance(next - engine.clock.now());
+        ran += (await runner.runDue(engine.clock.now(), { maxJobs: 1000 - ran })).ran;
+        if (ran >= 1000) {
+          throw new ConvoyError({
+            code: "INTERNAL_SERVER_ERROR",
+            message:
+              "t.finishScheduledFunctions(): 1,000 scheduled functions ran and more are pending: does one keep scheduling itself?",
+          });
+        }
+      }
     },
   };
 }
@@ -202,8 +242,11 @@ export function convoyTest<TSchema extends SchemaDefinition>(
   functions: FunctionTree,
   options: ConvoyTestOptions = {},
 ): ConvoyTest<DataModelFromSchema<TSchema>> {
-  const runtime = openRuntime(schema, functions);
+  const clock = new TestClock();
+  const runtime = openRuntime(schema, functions, clock);
+  const runner = runtime.then((opened) => new ScheduledFunctionRunner({ runtime: opened, crons: options.crons }));
   // Reported on first use; not an unhandled rejection if the test never calls it.
   runtime.catch(() => {});
-  return testOf({ runtime, clock: new TestClock(), http: options.http }, null);
+  runner.catch(() => {});
+  return testOf({ runtime, clock, http: options.http, runner }, null);
 }

@@ -339,6 +339,7 @@ export function describeServerSuite(factory: TestDriverFactory): void {
           functions: {
             queries: ["users.get", "users.list", "users.whoami"],
             mutations: ["users.create", "users.fail", "users.crash", "users.claim", "users.createTwoThenThrow"],
+            actions: [],
           },
         });
       });

@@ -10,6 +10,7 @@ import {
   httpTestRouter,
   signWebhook,
 } from "../support/httpTestApp.js";
+import { api as schedulerApi, schedulerFunctions } from "../support/schedulerApp.js";
 import { testSchema } from "../support/testSchema.js";
 
 const newTest = () => convoyTest(testSchema, httpTestFunctions, { http: httpTestRouter });
@@ -95,13 +96,29 @@ describe("convoyTest", () => {
     expect(await response.text()).toContain("no convoy/http.ts");
   });
 
-  it("has a clock advanceTime moves; finishScheduledFunctions is not there until the scheduler lands", async () => {
+  it("has a clock advanceTime moves", async () => {
     const t = newTest();
     const before = t.now();
     await t.advanceTime(60_000);
     expect(t.now() - before).toBeGreaterThanOrEqual(60_000);
     await expect(t.advanceTime(-1)).rejects.toThrow(">= 0");
-    expect((await convoyRejection(t.finishScheduledFunctions())).code).toBe("NOT_IMPLEMENTED");
+  });
+
+  it("runs scheduled functions on the real scheduler: advanceTime runs what is due, finishScheduledFunctions the rest", async () => {
+    const t = convoyTest(testSchema, schedulerFunctions);
+    await t.mutation(schedulerApi.jobs.scheduleBump, { name: "t", delayMs: 60_000 });
+    expect(await t.query(schedulerApi.jobs.counter, { name: "t" })).toBe(null);
+    await t.advanceTime(30_000);
+    expect(await t.query(schedulerApi.jobs.counter, { name: "t" })).toBe(null);
+    await t.advanceTime(30_000);
+    expect(await t.query(schedulerApi.jobs.counter, { name: "t" })).toBe(1);
+    await t.mutation(schedulerApi.jobs.scheduleBump, { name: "t", delayMs: 3_600_000 });
+    await t.finishScheduledFunctions();
+    expect(await t.query(schedulerApi.jobs.counter, { name: "t" })).toBe(2);
+    const greeting = await t.withIdentity({ subject: "ada" }).action(schedulerApi.jobs.greet, { name: "t" });
+    expect(greeting).toMatchObject({ greeting: "hello t", counter: 2, caller: "ada" });
+    await t.finishScheduledFunctions(); // the bump greet scheduled
+    expect(await t.query(schedulerApi.jobs.counter, { name: "t" })).toBe(3);
   });
 
   it("works under vi.useFakeTimers (Date faked): creation times and the clock follow the fake time", async () => {

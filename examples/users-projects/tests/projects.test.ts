@@ -19,6 +19,15 @@ describe("users and projects", () => {
     expect(projects.map((project) => project.name)).toEqual(["Notes", "Engine"]);
   });
 
+  it("creating a user schedules its welcome action, which runs once", async () => {
+    const t = newTest();
+    await t.mutation(api.users.createUser, { name: "Linus" });
+    const jobs = () => t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
+    expect((await jobs()).map((job) => [job.name, job.state.kind])).toEqual([["users.sendWelcome", "pending"]]);
+    await t.finishScheduledFunctions();
+    expect((await jobs()).map((job) => [job.name, job.state.kind])).toEqual([["users.sendWelcome", "success"]]);
+  });
+
   it("deleting a user deletes their projects", async () => {
     const t = newTest();
     const userId = await t.run((ctx) => ctx.db.insert("users", { name: "Grace", createdAt: 1 }));

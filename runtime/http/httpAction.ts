@@ -1,44 +1,16 @@
 import { ConvoyError } from "../errors.js";
-import type { RegisteredIdentity } from "../functions/auth.js";
-import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../functions/functionReference.js";
-import type { FunctionVisibility } from "../functions/defineFunction.js";
-
-/** A reference to a query or mutation, public or internal, as `ctx.run*` take it. */
-type CallableReference<TKind extends "query" | "mutation"> = FunctionReference<TKind, any, any, FunctionVisibility>;
+import type { ActionCtx } from "../functions/defineFunction.js";
 
 /**
- * The `ctx` of an HTTP action. Each `run*` call is its own transaction and runs with
- * the request's identity; internal functions may be called too.
- *
- * Integration point (issue 15, actions): `runAction` and `scheduler` join this
- * interface once `action()` exists; {@link createHttpActionCtx} is the one place that builds it.
+ * The `ctx` of an HTTP action: an action's (`runQuery`, `runMutation`, `runAction`,
+ * `scheduler`, `auth`), with the request's identity. Each `run*` call is its own
+ * transaction; internal functions may be called too.
+ * @example
+ * ```ts
+ * await ctx.runMutation(internal.payments.markPaid, { invoiceId });
+ * ```
  */
-export interface HttpActionCtx {
-  /** The caller's identity (the server's `auth` hook), or null when the request carries none. */
-  auth: RegisteredIdentity | null;
-  /**
-   * Runs a query on one snapshot.
-   * @example
-   * ```ts
-   * const user = await ctx.runQuery(api.users.getUser, { userId });
-   * ```
-   */
-  runQuery<TRef extends CallableReference<"query">>(
-    ref: TRef,
-    args: FunctionArgs<TRef>,
-  ): Promise<FunctionReturnType<TRef>>;
-  /**
-   * Runs a mutation in its own transaction.
-   * @example
-   * ```ts
-   * await ctx.runMutation(internal.payments.markPaid, { invoiceId });
-   * ```
-   */
-  runMutation<TRef extends CallableReference<"mutation">>(
-    ref: TRef,
-    args: FunctionArgs<TRef>,
-  ): Promise<FunctionReturnType<TRef>>;
-}
+export type HttpActionCtx = ActionCtx;
 
 /** What an HTTP action's handler does with a request: a standard Fetch `Response`. */
 export type HttpActionHandler = (ctx: HttpActionCtx, request: Request) => Promise<Response> | Response;

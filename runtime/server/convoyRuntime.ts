@@ -192,6 +192,15 @@ export class ConvoyRuntime {
   /** Runs an action: outside any transaction, never retried; `ctx.run*` call functions of this runtime. */
   private async runAction(path: string, fn: AnyConvoyFunction, rawArgs: unknown, auth: UserIdentity | null) {
     const args = parseArgs(path, fn, rawArgs);
+    return fn.handler(this.actionContext(auth), args);
+  }
+
+  /**
+   * The `ctx` of an action (and of an HTTP action) calling as `auth`: `run*` call
+   * functions of this runtime, internal ones included, each in its own transaction.
+   * @internal
+   */
+  actionContext(auth: UserIdentity | null) {
     const run = (kind: FunctionKind) => (ref: unknown, callArgs?: unknown) => {
       const refPath = (ref as { path?: unknown } | null)?.path;
       if (typeof refPath !== "string") {
@@ -204,14 +213,13 @@ export class ConvoyRuntime {
       }
       return this.call(refPath, callArgs, { kind, auth, allowInternal: true });
     };
-    const ctx = {
+    return {
       auth,
       runQuery: run("query"),
       runMutation: run("mutation"),
       runAction: run("action"),
       scheduler: this.actionScheduler(),
     };
-    return fn.handler(ctx, args);
   }
 
   private run(path: string, fn: AnyConvoyFunction, args: unknown, options: CallOptions): Promise<unknown> {

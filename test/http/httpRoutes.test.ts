@@ -102,6 +102,21 @@ for (const factory of testDriverFactories) {
       expect(await anonymous.json()).toEqual({ auth: null, viaQuery: null });
     });
 
+    it("gives a route an action's ctx: runAction and the scheduler", async () => {
+      const response = await fetch(`${server.url}/http/actions/record`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ name: "from-route" }),
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ scheduled: true });
+      // The action's own record at once; the two scheduled ones when the scheduler runs them.
+      const deadline = Date.now() + 10_000;
+      while ((await countOf("from-route")).length < 3 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect((await countOf("from-route")).sort()).toEqual([1, 2, 3]);
+    });
+
     it("serves a path prefix, with every response header (two set-cookie) intact", async () => {
       const response = await fetch(`${server.url}/http/files/a/b.txt?x=1`);
       expect(response.status).toBe(200);

@@ -10,7 +10,7 @@ import {
 } from "../../runtime/index.js";
 import type { testSchema } from "./testSchema.js";
 
-const { query, mutation, internalMutation } = functionBuilders<typeof testSchema>();
+const { query, mutation, internalMutation, internalAction } = functionBuilders<typeof testSchema>();
 
 /** Functions the HTTP route tests and the convoyTest tests call. */
 export const httpTestFunctions = {
@@ -52,6 +52,14 @@ export const httpTestFunctions = {
       args: { name: z.string(), bytes: z.number() },
       handler: (ctx, args) => ctx.db.insert("counters", { name: args.name, value: args.bytes }),
     }),
+    /** An action a route runs: records through a mutation, and schedules a second record. */
+    recordLater: internalAction({
+      args: { name: z.string() },
+      handler: async (ctx, args) => {
+        await ctx.runMutation(httpTestInternal.payments.record, { name: args.name, bytes: 1 });
+        await ctx.scheduler.runAfter(0, httpTestInternal.payments.record, { name: args.name, bytes: 2 });
+      },
+    }),
   },
 };
 
@@ -66,7 +74,7 @@ export const httpTestApi = functionReferences<ApiFromFunctions<typeof httpTestFu
   },
 });
 export const httpTestInternal = functionReferences<ApiFromFunctions<typeof httpTestFunctions, "internal">>({
-  payments: { record: "mutation" },
+  payments: { record: "mutation", recordLater: "action" },
 });
 
 /** The webhook secret of {@link httpTestRouter}. */
@@ -86,6 +94,17 @@ export const awkwardBody = Buffer.concat([
 
 /** The routes the tests serve. */
 export const httpTestRouter = httpRouter();
+
+httpTestRouter.route({
+  path: "/actions/record",
+  method: "POST",
+  handler: httpAction(async (ctx, request) => {
+    const { name } = (await request.json()) as { name: string };
+    await ctx.runAction(httpTestInternal.payments.recordLater, { name });
+    const scheduled = await ctx.scheduler.runAfter(0, httpTestInternal.payments.record, { name, bytes: 3 });
+    return Response.json({ scheduled: typeof scheduled === "string" });
+  }),
+});
 
 httpTestRouter.route({
   path: "/webhooks/payments",

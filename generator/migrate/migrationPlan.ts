@@ -70,7 +70,9 @@ export function schemaHashOf(table: string, definition: TableDefinition, to: Lay
 /**
  * The trigger function that keeps the two shapes of a migrating table equal: a write of
  * `doc` (a server on the JSONB layout, psql) fills the columns; a write of the columns
- * fills `doc`. Backfill batches (`convoy.mutation = 'backfill'`) fill the columns themselves.
+ * fills `doc`; a write of neither (an update that changes nothing, of a row the backfill
+ * has not reached) fills whichever shape is still empty. Backfill batches
+ * (`convoy.mutation = 'backfill'`) fill the columns themselves.
  */
 function shapeTriggerSql(schemaName: string, relational: TableLayout): string[] {
   const columns = relational.storageColumns().map((column) => quoteIdent(column.column));
@@ -97,6 +99,12 @@ BEGIN
       ${fillColumns}
   ELSIF ${row("NEW")} IS DISTINCT FROM ${row("OLD")} THEN
       ${fillDoc}
+  ELSIF NEW.doc IS NULL THEN
+      -- Neither shape changed, and the row's doc is not filled yet (a rollback's backfill has not reached it).
+      ${fillDoc}
+  ELSE
+      -- Neither shape changed: the columns may not be filled yet (a promotion's backfill has not reached the row).
+      ${fillColumns}
   END IF;
   RETURN NEW;
 END

@@ -162,8 +162,13 @@ export function describeMigrateSuite(factory: TestDriverFactory): void {
       const [userId] = await seed(jsonbStore, 2, 30);
       const promotedStore = storeOf(promotedSchema);
       const expected = new Map<string, string>(); // _id -> name written last
+      // A seeded row the backfill reaches last: before it does, an update that changes neither shape.
+      const [{ id: lastSeeded }] = (await database.driver.query(`SELECT max(_id) AS id FROM ${table()}`)) as [
+        { id: string },
+      ];
       let n = 500;
       const write = async (step: StepName) => {
+        await database.driver.query(`UPDATE ${table()} SET doc = doc WHERE _id = $1`, [lastSeeded]);
         // A server that has not noticed anything, and one started with the new schema.
         for (const store of [jsonbStore, promotedStore]) {
           const id = await store.mutation((db) => db.insert("projects", projectInput(userId!, n++)));
@@ -323,7 +328,11 @@ export function describeMigrateSuite(factory: TestDriverFactory): void {
 
       // Cancelled is not done: the next convoy migrate plans it again.
       expect((await migrate(options(promotedSchema))).applied).toEqual(["0002_projects_to_relational"]);
-      const back = await rollback({ ...options(promotedSchema), table: "projects" });
+      // Before each step, an update that changes neither shape, of the row the backfill reaches last.
+      const unchanged = async () => {
+        await database.driver.query(`UPDATE ${table()} SET name = name WHERE _id = (SELECT max(_id) FROM ${table()})`);
+      };
+      const back = await rollback({ ...options(promotedSchema, { beforeStep: unchanged }), table: "projects" });
       expect(back).toMatchObject({ kind: "migrated", plan: "0003_projects_to_jsonb" });
       expect(await storedLayout()).toBe("jsonb");
       expect(await columns()).toEqual(columnsBefore);

@@ -38,7 +38,7 @@ describe(
 
     it("bunx convoy-dev --once generates", async () => {
       const { stdout } = await run(bun, ["x", "convoy-dev", "--once"], { cwd: root, env: cliEnvironment({}) });
-      expect(stdout).toContain("Generated convoy/_generated: 8 function(s), 8 public, 2 table(s)");
+      expect(stdout).toContain("Generated convoy/_generated: 10 function(s), 8 public, 2 table(s)");
       expect(existsSync(join(root, "convoy/_generated/api.js"))).toBe(true);
     });
 

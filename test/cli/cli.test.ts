@@ -87,7 +87,7 @@ describe("convoy CLI, installed from the packed package", () => {
     const first = await runCli(root, ["generate"]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/Creating the embedded database/);
-    expect(first.stdout).toContain("Generated convoy/_generated: 8 function(s), 8 public, 2 table(s)");
+    expect(first.stdout).toContain("Generated convoy/_generated: 10 function(s), 8 public, 2 table(s)");
     const files = readdirSync(join(root, "convoy/_generated")).sort();
     expect(files).toEqual(["api.d.ts", "api.js", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
     const snapshot = files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"));
@@ -102,7 +102,7 @@ describe("convoy CLI, installed from the packed package", () => {
     const checked = await typecheckProject(root);
     expect(checked.output).toBe("");
     expect(checked.code).toBe(0);
-  });
+  }, 120_000);
 
   const drivers = [
     {
@@ -263,7 +263,7 @@ describe("convoy CLI, installed from the packed package", () => {
         usersFile,
         `${original}\nexport const countUsers = query({ handler: async (ctx) => (await ctx.db.query("users").collect()).length });\n`,
       );
-      await dev.waitFor(/Reloaded: 9 function\(s\)/);
+      await dev.waitFor(/Reloaded: 11 function\(s\)/);
       expect(await client.query(ref("users.countUsers", "query"), {} as never)).toEqual(expect.any(Number));
       expect(readFileSync(join(root, "convoy/_generated/api.js"), "utf8")).toContain("countUsers");
     } finally {
@@ -273,5 +273,5 @@ describe("convoy CLI, installed from the packed package", () => {
     const once = await runCli(root, ["dev", "--once"]);
     expect(once.code, once.stderr).toBe(0);
     expect(readFileSync(join(root, "convoy/_generated/api.js"), "utf8")).not.toContain("countUsers");
-  });
+  }, 120_000);
 });

@@ -55,22 +55,7 @@ export async function createUserProject(tarball: string): Promise<string> {
     recursive: true,
     filter: (source) => !source.includes("_generated"),
   });
-  writeFileSync(
-    join(root, "tsconfig.json"),
-    JSON.stringify({
-      compilerOptions: {
-        target: "ES2022",
-        module: "ESNext",
-        moduleResolution: "Bundler",
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        skipLibCheck: true,
-        noEmit: true,
-        types: ["node"],
-      },
-      include: ["convoy/**/*.ts", "client/**/*.ts"],
-    }),
-  );
+  writeUserTsconfig(root);
   mkdirSync(join(root, "client"));
   await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd: root,
@@ -166,4 +151,24 @@ export async function typecheckProject(root: string): Promise<{ code: number; ou
     const failed = error as { code?: number; stdout?: string };
     return { code: failed.code ?? 1, output: failed.stdout ?? "" };
   }
+}
+
+/** The strict tsconfig a user's project has: type-checks `convoy/` and `client/`. */
+export function writeUserTsconfig(root: string): void {
+  writeFileSync(
+    join(root, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "ESNext",
+        moduleResolution: "Bundler",
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: true,
+        noEmit: true,
+        types: ["node"],
+      },
+      include: ["convoy/**/*.ts", "client/**/*.ts"],
+    }),
+  );
 }

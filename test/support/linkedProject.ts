@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { cliEnvironment, observeProcess, repoRoot, type CliProcess } from "./cliProject.js";
+import { cliEnvironment, observeProcess, repoRoot, writeUserTsconfig, type CliProcess } from "./cliProject.js";
 
 const run = promisify(execFile);
 /** The CLI as built to dist/ (globalSetup rebuilds it when a source is newer). */
@@ -28,24 +28,7 @@ export function createLinkedProject(files: Record<string, string>, options: { ts
   mkdirSync(join(root, "node_modules/@trpc"), { recursive: true });
   symlinkSync(repoRoot, join(root, "node_modules/convoy"), "dir");
   for (const name of LINKED) symlinkSync(join(repoRoot, "node_modules", name), join(root, "node_modules", name), "dir");
-  if (options.tsconfig ?? true) {
-    writeFileSync(
-      join(root, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          target: "ES2022",
-          module: "ESNext",
-          moduleResolution: "Bundler",
-          strict: true,
-          noUncheckedIndexedAccess: true,
-          skipLibCheck: true,
-          noEmit: true,
-          types: ["node"],
-        },
-        include: ["convoy/**/*.ts", "client/**/*.ts"],
-      }),
-    );
-  }
+  if (options.tsconfig ?? true) writeUserTsconfig(root);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);

@@ -71,7 +71,7 @@ export function schemaHashOf(table: string, definition: TableDefinition, to: Lay
  * The trigger function that keeps the two shapes of a migrating table equal: a write of
  * `doc` (a server on the JSONB layout, psql) fills the columns; a write of the columns
  * fills `doc`; a write of neither (an update that changes nothing, of a row the backfill
- * has not reached) fills whichever shape is still empty. Backfill batches
+ * has not reached) fills the columns from `doc`. Backfill batches
  * (`convoy.mutation = 'backfill'`) fill the columns themselves.
  */
 function shapeTriggerSql(schemaName: string, relational: TableLayout): string[] {
@@ -99,11 +99,10 @@ BEGIN
       ${fillColumns}
   ELSIF ${row("NEW")} IS DISTINCT FROM ${row("OLD")} THEN
       ${fillDoc}
-  ELSIF NEW.doc IS NULL THEN
-      -- Neither shape changed, and the row's doc is not filled yet (a rollback's backfill has not reached it).
-      ${fillDoc}
-  ELSE
+  ELSIF NEW.doc IS NOT NULL THEN
       -- Neither shape changed: the columns may not be filled yet (a promotion's backfill has not reached the row).
+      -- A NULL doc stays NULL and fails its check: SET doc = jsonb_set(doc, ...) on a row whose doc is not filled
+      -- yet would otherwise lose the write without a word.
       ${fillColumns}
   END IF;
   RETURN NEW;

@@ -120,8 +120,13 @@ describe("protocol version on the wire", () => {
     );
     await expect.poll(() => errors.slice(0, 2).map((list) => list.length), { timeout: 10_000 }).toEqual([1, 1]);
     expect(errors[0]![0]!.code).toBe("UPGRADE_REQUIRED");
-    expect(errors[0]![0]!.message).toContain(`live protocol ${LIVE_PROTOCOL_VERSION + 1}, the server speaks ${LIVE_PROTOCOL_VERSION}`);
-    expect(errors[0]![0]!.data).toEqual({ clientProtocol: 2, serverProtocol: 1 });
+    expect(errors[0]![0]!.message).toContain(
+      `live protocol ${LIVE_PROTOCOL_VERSION + 1}, the server speaks ${LIVE_PROTOCOL_VERSION}`,
+    );
+    expect(errors[0]![0]!.data).toEqual({
+      clientProtocol: LIVE_PROTOCOL_VERSION + 1,
+      serverProtocol: LIVE_PROTOCOL_VERSION,
+    });
     // Backoff would have retried at 250, 500 and 1000 ms: nothing is retried.
     await sleep(2000);
     expect(opened).toBe(1);

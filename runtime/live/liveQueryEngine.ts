@@ -346,7 +346,7 @@ export class LiveQueryEngine {
   /** Runs the marked watches at one snapshot and sends every subscription that holds there its transition. */
   private async runRound(): Promise<void> {
     // Let the calls of this tick (a page adding ten watches) join the round.
-    await null;
+    await Promise.resolve();
     if (this.awaitsOthers()) await this.feed.caughtUp();
     const batch = [...this.marked];
     this.marked.clear();

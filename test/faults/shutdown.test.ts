@@ -8,10 +8,11 @@ import { startCli } from "../support/cliProject.js";
 import { faultApp } from "../support/faultApp.js";
 import { callFunction, createServedProject, startServe, type ServeProcess } from "../support/servedProject.js";
 import { uniqueSchemaName } from "../support/testDatabases.js";
+import { blockWatchEvents } from "../support/transitionEvents.js";
 
 const databaseUrl = inject("postgresUrl");
 
-/** A raw SSE GET: the events it got and when its stream ended. */
+/** A raw SSE GET: the results its transitions carried and when its stream ended. */
 function openStream(url: string): { results: unknown[]; ended: Promise<number> } {
   const results: unknown[] = [];
   const ended = new Promise<number>((resolve, reject) => {
@@ -23,8 +24,7 @@ function openStream(url: string): { results: unknown[]; ended: Promise<number> }
         for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (block.startsWith("event: result\n"))
-            results.push((JSON.parse(block.slice(block.indexOf("data: ") + 6)) as { value: unknown }).value);
+          for (const event of blockWatchEvents(block)) if (event.type === "result") results.push(event.data.value);
         }
       });
       response.on("end", () => resolve(Date.now()));

@@ -115,7 +115,8 @@ describe.skipIf(databaseUrl === null)("graceful shutdown of convoy serve and con
 
     const answers = await Promise.all(mutations);
     for (const [i, { answer }] of answers.entries())
-      expect(answer).toEqual({ status: 200, body: { value: batches[i] } });
+      // It committed: its answer carries the commit's position (protocol 2).
+      expect(answer).toEqual({ status: 200, body: { value: batches[i], position: expect.stringMatching(/^\d+$/) } });
     // The query read one snapshot: it does not see the mutations that committed meanwhile.
     expect(await query).toEqual({ status: 200, body: { value: 0 } });
     for (const batch of batches) expect(await itemsOf(batch)).toEqual([0, 1]);
@@ -180,7 +181,7 @@ describe.skipIf(databaseUrl === null)("graceful shutdown of convoy serve and con
     await expect.poll(openTransactions, { timeout: 10_000, interval: 50 }).toBe(1);
     const exit = new Promise<number | null>((resolve) => dev.child.once("exit", resolve));
     dev.child.kill("SIGINT");
-    expect(await mutation).toEqual({ status: 200, body: { value: "dev" } });
+    expect(await mutation).toEqual({ status: 200, body: { value: "dev", position: expect.stringMatching(/^\d+$/) } });
     expect(await exit).toBe(0);
     expect(dev.output()).toContain("SIGINT: shutting down");
     expect(dev.output()).toContain("Shut down: 1 request(s) in flight finished, 0 stream(s) closed");

@@ -1,4 +1,4 @@
-import type { Driver, TransactionExecutor } from "./driver.js";
+import type { Driver, SqlExecutor, TransactionExecutor } from "./driver.js";
 
 /**
  * Several read-only transactions that all see one snapshot: what the live-query engine
@@ -8,6 +8,8 @@ import type { Driver, TransactionExecutor } from "./driver.js";
 export interface SnapshotScope {
   /** The snapshot, as `pg_current_snapshot()::text` gives it (`xmin:xmax:xip,...`). */
   readonly snapshot: string;
+  /** Runs a read in the scope's own transaction, at its snapshot (no setup, no savepoint). */
+  readonly sql: SqlExecutor;
   /**
    * Runs `body` in a read-only transaction at the scope's snapshot. `setup` is the
    * caller's usual setup (its isolation level); a scope runs at REPEATABLE READ.
@@ -44,6 +46,7 @@ function exportedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promis
     const importSnapshot = `SET TRANSACTION SNAPSHOT '${row!.id.replace(/'/g, "''")}'`;
     return body({
       snapshot: row!.snapshot,
+      sql: holder,
       transaction: (_setup, read) => driver.transaction(`${HOLDER_SETUP}; ${importSnapshot}`, read),
     });
   });
@@ -69,6 +72,6 @@ function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<
       turn = run.catch(() => {});
       return run;
     };
-    return body({ snapshot: row!.snapshot, transaction });
+    return body({ snapshot: row!.snapshot, sql: tx, transaction });
   });
 }

@@ -1,0 +1,4 @@
+import { twoServersOnPostgres } from "./transfersSetups.js";
+import { describeTransfersSuite } from "./transfersSuite.js";
+
+describeTransfersSuite(twoServersOnPostgres());

@@ -1,4 +1,4 @@
-import { twoServersOnPostgres } from "./transfersSetups.js";
+import { twoServersOnPostgres } from "./serverSetups.js";
 import { describeTransfersSuite } from "./transfersSuite.js";
 
 describeTransfersSuite(twoServersOnPostgres());

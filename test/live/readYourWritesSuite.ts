@@ -129,6 +129,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Mutations of the main test; `READ_YOUR_WRITES_MUTATIONS=10000` for a long run. */
 const MUTATIONS = Number(process.env.READ_YOUR_WRITES_MUTATIONS ?? 1000);
 
 /**
@@ -154,42 +155,46 @@ export function describeReadYourWritesSuite(setup: ReadYourWritesSetup): void {
       await servers?.close();
     });
 
-    it(`${MUTATIONS} mutations one after another: each is in the client's watches when its promise resolves`, async () => {
-      const { client, sent } = open();
-      const name = "mine";
-      let count: number | undefined;
-      let total: number | undefined;
-      client.watch(api.tally.get, { name }, (value) => (count = value));
-      client.watch(api.tally.total, {}, (value) => (total = value));
-      await expect.poll(() => [count, total], { timeout: 15_000 }).toEqual([0, 0]);
+    it(
+      `${MUTATIONS} mutations one after another: each is in the client's watches when its promise resolves`,
+      async () => {
+        const { client, sent } = open();
+        const name = "mine";
+        let count: number | undefined;
+        let total: number | undefined;
+        client.watch(api.tally.get, { name }, (value) => (count = value));
+        client.watch(api.tally.total, {}, (value) => (total = value));
+        await expect.poll(() => [count, total], { timeout: 15_000 }).toEqual([0, 0]);
 
-      const stale: string[] = [];
-      let crossed = 0;
-      const started = Date.now();
-      for (let i = 1; i <= MUTATIONS; i++) {
-        const value = await client.mutation(api.tally.increment, { name });
-        // Right after the await, before anything else runs.
-        const [seenCount, seenTotal] = [count, total];
-        expect(value).toBe(i);
-        if (seenCount !== i || seenTotal !== i) stale.push(`mutation ${i}: count ${seenCount}, total ${seenTotal}`);
-        const stream = sent.findLast(({ path }) => path.startsWith("/api/subscribe?"))?.server;
-        const answered = sent.findLast(({ path }) => path === "/api/mutation")?.server;
-        if (stream !== answered) crossed++;
-      }
-      console.log(
-        `[read your writes ${setup.name}] ${MUTATIONS} mutations in ${Date.now() - started} ms, ` +
-          `${crossed} answered by another server than the stream's, ${stale.length} resolved before the watches showed them` +
-          (stale.length > 0 ? ` (first: ${stale[0]}; last: ${stale.at(-1)})` : ""),
-      );
-      // The watches do follow the mutations: a failure below is about timing alone.
-      await expect.poll(() => [count, total], { timeout: 15_000 }).toEqual([MUTATIONS, MUTATIONS]);
-      if (servers.balanced) expect(crossed, "no mutation went to another server than the stream").toBeGreaterThan(0);
-      expect(
-        stale.length,
-        `${stale.length} of ${MUTATIONS} mutations resolved before the client's watches showed them; first:\n` +
-          stale.slice(0, 5).join("\n"),
-      ).toBe(0);
-    });
+        const stale: string[] = [];
+        let crossed = 0;
+        const started = Date.now();
+        for (let i = 1; i <= MUTATIONS; i++) {
+          const value = await client.mutation(api.tally.increment, { name });
+          // Right after the await, before anything else runs.
+          const [seenCount, seenTotal] = [count, total];
+          expect(value).toBe(i);
+          if (seenCount !== i || seenTotal !== i) stale.push(`mutation ${i}: count ${seenCount}, total ${seenTotal}`);
+          const stream = sent.findLast(({ path }) => path.startsWith("/api/subscribe?"))?.server;
+          const answered = sent.findLast(({ path }) => path === "/api/mutation")?.server;
+          if (stream !== answered) crossed++;
+        }
+        console.log(
+          `[read your writes ${setup.name}] ${MUTATIONS} mutations in ${Date.now() - started} ms, ` +
+            `${crossed} answered by another server than the stream's, ${stale.length} resolved before the watches showed them` +
+            (stale.length > 0 ? ` (first: ${stale[0]}; last: ${stale.at(-1)})` : ""),
+        );
+        // The watches do follow the mutations: a failure below is about timing alone.
+        await expect.poll(() => [count, total], { timeout: 15_000 }).toEqual([MUTATIONS, MUTATIONS]);
+        if (servers.balanced) expect(crossed, "no mutation went to another server than the stream").toBeGreaterThan(0);
+        expect(
+          stale.length,
+          `${stale.length} of ${MUTATIONS} mutations resolved before the client's watches showed them; first:\n` +
+            stale.slice(0, 5).join("\n"),
+        ).toBe(0);
+      },
+      30_000 + MUTATIONS * 250,
+    );
 
     it("a mutation that none of the client's watches reads resolves", async () => {
       const { client } = open();

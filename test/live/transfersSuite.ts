@@ -206,91 +206,95 @@ export function describeTransfersSuite(setup: ServerSetup): void {
       await servers?.close();
     });
 
-    it("no watcher ever observes balances that do not add up, and all converge", async () => {
-      const seed = Number(process.env.TRANSFERS_SEED ?? Date.now() % 1_000_000);
-      const totals = { states: 0, changes: 0, broken: 0, outsideBatch: 0, sent: 0, refused: 0 };
-      const firstBroken: string[] = [];
-      const serverCount = servers.urls.length;
-      const scenario: fc.Arbitrary<Scenario> = fc.record({
-        writers: fc.array(fc.array(transfer, { minLength: 6, maxLength: 15 }), {
-          minLength: WRITERS,
-          maxLength: WRITERS,
-        }),
-        writerServers: fc.array(fc.nat(serverCount - 1), { minLength: WRITERS, maxLength: WRITERS }),
-        watcherServers: fc.array(fc.nat(serverCount - 1), { minLength: WATCHERS, maxLength: WATCHERS }),
-        early: fc.array(fc.boolean(), { minLength: WATCHERS, maxLength: WATCHERS }),
-      });
-      // Two servers: at least one writer and one watcher on each, whatever was drawn.
-      const spread = (picks: number[]) => picks.map((pick, i) => (i < serverCount ? i : pick));
+    it(
+      "no watcher ever observes balances that do not add up, and all converge",
+      async () => {
+        const seed = Number(process.env.TRANSFERS_SEED ?? Date.now() % 1_000_000);
+        const totals = { states: 0, changes: 0, broken: 0, outsideBatch: 0, sent: 0, refused: 0 };
+        const firstBroken: string[] = [];
+        const serverCount = servers.urls.length;
+        const scenario: fc.Arbitrary<Scenario> = fc.record({
+          writers: fc.array(fc.array(transfer, { minLength: 6, maxLength: 15 }), {
+            minLength: WRITERS,
+            maxLength: WRITERS,
+          }),
+          writerServers: fc.array(fc.nat(serverCount - 1), { minLength: WRITERS, maxLength: WRITERS }),
+          watcherServers: fc.array(fc.nat(serverCount - 1), { minLength: WATCHERS, maxLength: WATCHERS }),
+          early: fc.array(fc.boolean(), { minLength: WATCHERS, maxLength: WATCHERS }),
+        });
+        // Two servers: at least one writer and one watcher on each, whatever was drawn.
+        const spread = (picks: number[]) => picks.map((pick, i) => (i < serverCount ? i : pick));
 
-      await fc.assert(
-        fc.asyncProperty(scenario, async ({ writers, writerServers, watcherServers, early }) => {
-          const watcherUrls = spread(watcherServers).map((server) => servers.urls[server]!);
-          const writerUrls = spread(writerServers).map((server) => servers.urls[server]!);
-          const watchers: Watcher[] = [];
-          const writerClients = writerUrls.map((url) => createConvoyClient({ url }));
-          try {
-            for (const [i, url] of watcherUrls.entries()) if (early[i]) watchers.push(new Watcher(url));
-            await expect.poll(() => watchers.every((watcher) => watcher.complete), { timeout: 10_000 }).toBe(true);
-            for (const [i, url] of watcherUrls.entries()) if (!early[i]) watchers.push(new Watcher(url));
+        await fc.assert(
+          fc.asyncProperty(scenario, async ({ writers, writerServers, watcherServers, early }) => {
+            const watcherUrls = spread(watcherServers).map((server) => servers.urls[server]!);
+            const writerUrls = spread(writerServers).map((server) => servers.urls[server]!);
+            const watchers: Watcher[] = [];
+            const writerClients = writerUrls.map((url) => createConvoyClient({ url }));
+            try {
+              for (const [i, url] of watcherUrls.entries()) if (early[i]) watchers.push(new Watcher(url));
+              await expect.poll(() => watchers.every((watcher) => watcher.complete), { timeout: 10_000 }).toBe(true);
+              for (const [i, url] of watcherUrls.entries()) if (!early[i]) watchers.push(new Watcher(url));
 
-            await Promise.all(
-              writers.map(async (transfers, w) => {
-                for (const { from, offset, amount } of transfers) {
-                  const args = {
-                    from: ACCOUNTS[from]!,
-                    to: ACCOUNTS[(from + 1 + offset) % ACCOUNTS.length]!,
-                    amount,
-                  };
-                  totals.sent++;
-                  await writerClients[w]!.mutation(api.accounts.transfer, args).catch((error: unknown) => {
-                    if (!isConvoyError(error) || error.code !== "OVERDRAFT") throw error;
-                    totals.refused++;
-                  });
-                }
-              }),
-            );
+              await Promise.all(
+                writers.map(async (transfers, w) => {
+                  for (const { from, offset, amount } of transfers) {
+                    const args = {
+                      from: ACCOUNTS[from]!,
+                      to: ACCOUNTS[(from + 1 + offset) % ACCOUNTS.length]!,
+                      amount,
+                    };
+                    totals.sent++;
+                    await writerClients[w]!.mutation(api.accounts.transfer, args).catch((error: unknown) => {
+                      if (!isConvoyError(error) || error.code !== "OVERDRAFT") throw error;
+                      totals.refused++;
+                    });
+                  }
+                }),
+              );
 
-            // Quiescence: every watcher ends on what a fresh query returns.
-            const fresh = {
-              ...Object.fromEntries(
-                await Promise.all(
-                  ACCOUNTS.map(async (name) => [name, await admin.query(api.accounts.balance, { name })] as const),
+              // Quiescence: every watcher ends on what a fresh query returns.
+              const fresh = {
+                ...Object.fromEntries(
+                  await Promise.all(
+                    ACCOUNTS.map(async (name) => [name, await admin.query(api.accounts.balance, { name })] as const),
+                  ),
                 ),
-              ),
-              total: await admin.query(api.accounts.total, {}),
-            };
-            expect(fresh.total).toBe(TOTAL);
-            for (const watcher of watchers) {
-              await expect.poll(() => watcher.snapshot(), { timeout: 15_000, interval: 50 }).toEqual(fresh);
+                total: await admin.query(api.accounts.total, {}),
+              };
+              expect(fresh.total).toBe(TOTAL);
+              for (const watcher of watchers) {
+                await expect.poll(() => watcher.snapshot(), { timeout: 15_000, interval: 50 }).toEqual(fresh);
+              }
+            } finally {
+              for (const client of [...writerClients, ...watchers.map((watcher) => watcher.client)]) client.close();
             }
-          } finally {
-            for (const client of [...writerClients, ...watchers.map((watcher) => watcher.client)]) client.close();
-          }
-          for (const { seen } of watchers) {
-            expect(seen.errors).toEqual([]);
-            totals.states += seen.states;
-            totals.changes += seen.changes;
-            totals.broken += seen.broken.length;
-            totals.outsideBatch += seen.outsideBatch;
-            firstBroken.push(...seen.broken.slice(0, 3 - firstBroken.length));
-          }
-        }),
-        { numRuns: RUNS, seed, endOnFailure: true },
-      );
+            for (const { seen } of watchers) {
+              expect(seen.errors).toEqual([]);
+              totals.states += seen.states;
+              totals.changes += seen.changes;
+              totals.broken += seen.broken.length;
+              totals.outsideBatch += seen.outsideBatch;
+              firstBroken.push(...seen.broken.slice(0, 3 - firstBroken.length));
+            }
+          }),
+          { numRuns: RUNS, seed, endOnFailure: true },
+        );
 
-      console.log(
-        `[transfers ${setup.name}] seed ${seed}: ${totals.sent} transfers sent (${totals.refused} refused), ` +
-          `${totals.states} states observed (${totals.changes} changes), ${totals.broken} broke the sum, ` +
-          `${totals.outsideBatch} updates outside batch()`,
-      );
-      // Not vacuous: the watchers saw the balances move, many times.
-      expect(totals.changes).toBeGreaterThanOrEqual(RUNS * WATCHERS * 3);
-      expect(
-        totals.broken,
-        `${totals.broken} of ${totals.states} observed states broke the sum (TRANSFERS_SEED=${seed}); first:\n` +
-          firstBroken.join("\n"),
-      ).toBe(0);
-    });
+        console.log(
+          `[transfers ${setup.name}] seed ${seed}: ${totals.sent} transfers sent (${totals.refused} refused), ` +
+            `${totals.states} states observed (${totals.changes} changes), ${totals.broken} broke the sum, ` +
+            `${totals.outsideBatch} updates outside batch()`,
+        );
+        // Not vacuous: the watchers saw the balances move, many times.
+        expect(totals.changes).toBeGreaterThanOrEqual(RUNS * WATCHERS * 3);
+        expect(
+          totals.broken,
+          `${totals.broken} of ${totals.states} observed states broke the sum (TRANSFERS_SEED=${seed}); first:\n` +
+            firstBroken.join("\n"),
+        ).toBe(0);
+      },
+      RUNS * 40_000,
+    );
   });
 }

@@ -214,7 +214,7 @@ export function describeTransfersSuite(setup: ServerSetup): void {
         const firstBroken: string[] = [];
         const serverCount = servers.urls.length;
         const scenario: fc.Arbitrary<Scenario> = fc.record({
-          writers: fc.array(fc.array(transfer, { minLength: 6, maxLength: 15 }), {
+          writers: fc.array(fc.array(transfer, { minLength: 5, maxLength: 12 }), {
             minLength: WRITERS,
             maxLength: WRITERS,
           }),

@@ -16,6 +16,7 @@ interface FeedCursor {
 }
 
 interface ChangeRow {
+  xid: string;
   tbl: string;
   doc_id: string | null;
   old_creation_time: number | null;
@@ -208,6 +209,16 @@ export class ChangeFeed {
     if (mode.startsWith("log:") && !this.stopped) this.notifier.notify();
   }
 
+  /**
+   * Resolves once a log read that began after this call has finished: every change
+   * committed before the call has then been handed to `onChanges` (unless the feed
+   * lost its connection meanwhile, when `onReset` follows).
+   */
+  async caughtUp(): Promise<void> {
+    if (this.stopped || this.cursor === null) return;
+    await this.reads.fresh();
+  }
+
   /** Resolves when every read and NOTIFY asked for so far is done (tests, shutdown). */
   async settled(): Promise<void> {
     await this.reads.settled();
@@ -236,7 +247,10 @@ export class ChangeFeed {
         `WITH snapshot AS (SELECT pg_current_snapshot() AS s)
          SELECT pg_snapshot_xmax(s)::text AS xmax,
                 ARRAY(SELECT pg_snapshot_xip(s)::text) AS xip,
-                (SELECT json_agg(c ORDER BY c.id) FROM ${this.table} c
+                (SELECT json_agg(json_build_object('xid', c.xid::text, 'tbl', c.tbl, 'doc_id', c.doc_id,
+                          'old_creation_time', c.old_creation_time, 'old_doc', c.old_doc,
+                          'new_creation_time', c.new_creation_time, 'new_doc', c.new_doc) ORDER BY c.id)
+                   FROM ${this.table} c
                   WHERE (c.xid >= $1::xid8 OR c.xid = ANY($2::xid8[])) AND pg_visible_in_snapshot(c.xid, s)
                     AND c.origin IS DISTINCT FROM $3::text) AS changes
            FROM snapshot`,
@@ -295,5 +309,6 @@ function toChange(row: ChangeRow): Change {
     id: row.doc_id,
     before: row.old_doc === null ? null : { creationTime: row.old_creation_time!, doc: row.old_doc },
     after: row.new_doc === null ? null : { creationTime: row.new_creation_time!, doc: row.new_doc },
+    position: row.xid,
   };
 }

@@ -64,13 +64,6 @@ const WRITERS = 4;
 /** Runs per setup; `TRANSFERS_RUNS=50` for a long search. */
 const RUNS = Number(process.env.TRANSFERS_RUNS ?? 3);
 
-/**
- * The `batch` option of createConvoyClient (issue 14): every watch update of one server
- * transition is delivered inside one `batch(apply)` call.
- * TODO(issue 14): use ConvoyClientOptions itself once it has `batch` (today the client ignores it).
- */
-type BatchingClientOptions = ConvoyClientOptions & { batch?: (apply: () => void) => void };
-
 /** What one watcher client saw. */
 interface Observations {
   /** States in which every watch had a value: after each `batch` call, or each update outside one. */
@@ -97,7 +90,7 @@ class Watcher {
   private last = "";
 
   constructor(url: string) {
-    const options: BatchingClientOptions = {
+    const options: ConvoyClientOptions = {
       url,
       batch: (apply) => {
         this.inBatch = true;

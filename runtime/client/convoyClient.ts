@@ -315,7 +315,8 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     url,
     query: async (ref, args) => (await call("query", { path: pathOf("query", ref), args: args ?? {} }, 0)).value as any,
     mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
-    action: async (ref, args) => (await call("action", { path: pathOf("action", ref), args: args ?? {} }, 0)).value as any,
+    action: async (ref, args) =>
+      (await call("action", { path: pathOf("action", ref), args: args ?? {} }, 0)).value as any,
     watch(ref, args, onUpdate, onError) {
       if (ref?.kind !== "query" || typeof ref.path !== "string") {
         throw new ConvoyError({

@@ -1,4 +1,4 @@
-import type { Driver, TransactionExecutor } from "./driver.js";
+import type { Driver, SqlExecutor, TransactionExecutor } from "./driver.js";
 
 /**
  * Several read-only transactions that all see one snapshot: what the live-query engine
@@ -8,6 +8,8 @@ import type { Driver, TransactionExecutor } from "./driver.js";
 export interface SnapshotScope {
   /** The snapshot, as `pg_current_snapshot()::text` gives it (`xmin:xmax:xip,...`). */
   readonly snapshot: string;
+  /** Runs a read in the scope's own transaction, at its snapshot (no setup, no savepoint). */
+  readonly sql: SqlExecutor;
   /**
    * Runs `body` in a read-only transaction at the scope's snapshot. `setup` is the
    * caller's usual setup (its isolation level); a scope runs at REPEATABLE READ.
@@ -44,6 +46,7 @@ function exportedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promis
     const importSnapshot = `SET TRANSACTION SNAPSHOT '${row!.id.replace(/'/g, "''")}'`;
     return body({
       snapshot: row!.snapshot,
+      sql: holder,
       transaction: (_setup, read) => driver.transaction(`${HOLDER_SETUP}; ${importSnapshot}`, read),
     });
   });
@@ -52,10 +55,16 @@ function exportedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promis
 function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<T>): Promise<T> {
   return driver.transaction(HOLDER_SETUP, async (tx) => {
     const [row] = await tx.query<{ snapshot: string }>(TAKE_SNAPSHOT);
-    // One read at a time: savepoints of one transaction do not interleave.
+    // One read at a time: savepoints of one transaction do not interleave, and a read of
+    // the scope's own must not meet a savepoint aborted by a failing statement.
     let turn: Promise<unknown> = Promise.resolve();
-    const transaction = <R>(_setup: string, read: (tx: TransactionExecutor) => Promise<R>): Promise<R> => {
-      const run = turn.then(async () => {
+    const inTurn = <R>(step: () => Promise<R>): Promise<R> => {
+      const run = turn.then(step);
+      turn = run.catch(() => {});
+      return run;
+    };
+    const transaction = <R>(_setup: string, read: (tx: TransactionExecutor) => Promise<R>): Promise<R> =>
+      inTurn(async () => {
         await tx.query("SAVEPOINT convoy_scope_read");
         try {
           const value = await read(tx);
@@ -66,9 +75,7 @@ function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<
           throw error;
         }
       });
-      turn = run.catch(() => {});
-      return run;
-    };
-    return body({ snapshot: row!.snapshot, transaction });
+    const sql: SqlExecutor = { query: (text, params) => inTurn(() => tx.query(text, params)) };
+    return body({ snapshot: row!.snapshot, sql, transaction });
   });
 }

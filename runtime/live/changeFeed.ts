@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Driver } from "../drivers/driver.js";
+import type { Driver, SqlExecutor } from "../drivers/driver.js";
 import { quoteIdent } from "../store/sqlText.js";
 import type { Change } from "../store/documentChange.js";
 import { changeChannel } from "./changeLogDdl.js";
@@ -233,13 +233,23 @@ export class ChangeFeed {
     return { xmax: row!.xmax, inProgress: row!.xip ?? [] };
   }
 
+  /**
+   * Reads, with `sql`, the settled changes since the cursor that its snapshot sees, and
+   * hands them to `onChanges` before resolving: run inside a snapshot scope, every
+   * logged commit the scope's snapshot sees has been applied when it resolves. May run
+   * beside the feed's own reads: a change may then be handed over twice, never missed.
+   */
+  async readAt(sql: SqlExecutor): Promise<void> {
+    await this.poll(sql);
+  }
+
   /** Reads the settled changes since the cursor and hands them to `onChanges`. */
-  private async poll(): Promise<void> {
+  private async poll(sql: SqlExecutor = this.options.driver): Promise<void> {
     const cursor = this.cursor;
     // Stopped while a read was pending: the stop has already settled the reads it waits for.
     if (cursor === null || this.stopped) return;
     try {
-      const [row] = await this.options.driver.query<{
+      const [row] = await sql.query<{
         xmax: string;
         xip: string[] | null;
         changes: ChangeRow[] | null;
@@ -256,8 +266,9 @@ export class ChangeFeed {
            FROM snapshot`,
         [cursor.xmax, cursor.inProgress, this.token],
       );
-      if (this.cursor !== cursor) return; // reset while reading: the reset covers it
-      this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
+      // Moved meanwhile (a reset, or a read at a snapshot scope): keep that cursor, and
+      // hand the changes over anyway; one read later may hand some over again.
+      if (this.cursor === cursor) this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
       const changes = (row!.changes ?? []).map(toChange);
       if (changes.length > 0) this.options.onChanges(changes);
     } catch (error) {

@@ -346,7 +346,7 @@ export class LiveQueryEngine {
   /** Runs the marked watches at one snapshot and sends every subscription that holds there its transition. */
   private async runRound(): Promise<void> {
     // Let the calls of this tick (a page adding ten watches) join the round.
-    await null;
+    await Promise.resolve();
     if (this.awaitsOthers()) await this.feed.caughtUp();
     const batch = [...this.marked];
     this.marked.clear();
@@ -356,13 +356,23 @@ export class LiveQueryEngine {
     this.roundChanges = [];
     this.roundOverflow = false;
     let snapshot: Snapshot | null = null;
-    let barrier: Promise<void> = Promise.resolve();
     try {
       await this.options.runtime.store.prepare();
       await inOneSnapshot(this.options.runtime.driver, async (scope) => {
-        snapshot = parseSnapshot(scope.snapshot);
-        barrier = this.options.runtime.store.commitBarrier();
+        const at = parseSnapshot(scope.snapshot)!;
+        snapshot = at;
+        // Commits this server was making when the snapshot was taken, and (read beside the
+        // runs, in the scope's own transaction) every logged commit the snapshot sees:
+        // once both are applied, a watch that did not run holds at the snapshot unless
+        // one of them marked it.
+        const barrier = this.options.runtime.store.commitBarrier();
+        const logRead = this.feed.readAt(scope.sql);
         await Promise.all(batch.map((watch) => this.run(watch, scope)));
+        await logRead;
+        await barrier;
+        this.markRoundChanges(batch, at);
+        // Sent before the scope closes: its COMMIT is no reason to wait.
+        for (const subscriber of [...this.pending]) this.settle(subscriber, at);
       });
     } catch (error) {
       if (snapshot === null) {
@@ -374,19 +384,9 @@ export class LiveQueryEngine {
         this.sendUnchecked();
         return;
       }
-      // The runs finished at the snapshot; only closing the scope failed.
+      // The round was done; only closing the scope failed.
+      this.options.onError?.(error);
     }
-    const at: Snapshot = snapshot!;
-    this.markRoundChanges(batch, at);
-    const candidates = [...this.pending];
-    const ran = new Set(batch);
-    if (candidates.some((subscriber) => [...subscriber.entries.values()].some((watch) => !ran.has(watch)))) {
-      // Watches that did not run hold at the snapshot unless a commit it sees touched them:
-      // have every such commit applied first.
-      await barrier;
-      await this.feed.caughtUp();
-    }
-    for (const subscriber of candidates) this.settle(subscriber, at);
   }
 
   /** True when a subscription waits for a commit this server did not make (the feed must read it). */

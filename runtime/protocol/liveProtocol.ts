@@ -159,7 +159,9 @@ export function parseSubscribeChange(body: unknown): Omit<Required<SubscribeChan
     throw badRequest('"remove" is an array of watch ids');
   }
   if (position !== undefined && !isPosition(position)) {
-    throw badRequest('"await" is a mutation\'s position as its answer gave it: a transaction id in decimal, e.g. "7391"');
+    throw badRequest(
+      '"await" is a mutation\'s position as its answer gave it: a transaction id in decimal, e.g. "7391"',
+    );
   }
   return {
     add: add === undefined ? [] : parseWatchRequests(add),

@@ -98,9 +98,8 @@ export class SseStreams {
       this.fail(response, error);
       return;
     }
-    let stream: Stream | undefined;
-    const subscription = this.options.engine.subscribe(auth, (transition) => this.sendTransition(stream!, transition));
-    stream = {
+    const subscription = this.options.engine.subscribe(auth, (transition) => this.sendTransition(stream, transition));
+    const stream: Stream = {
       id: randomBytes(16).toString("base64url"),
       response,
       identity: canonicalJson(auth),

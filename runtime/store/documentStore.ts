@@ -180,7 +180,6 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     if (!this.layouts.loaded) await this.layouts.load(this.driver);
   }
 
-
   /**
    * Runs `fn` with a read-only `db` on one snapshot.
    * @example

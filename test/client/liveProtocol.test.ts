@@ -87,6 +87,9 @@ describe("requests the server reads", () => {
     expect(thrown(() => parseSubscribeChange({ drop: [] })).message).toMatch(/Unknown field\(s\) drop/);
     expect(thrown(() => parseSubscribeChange({ remove: [1] })).message).toMatch(/array of watch ids/);
     expect(thrown(() => parseSubscribeChange({ remove: [1] })).code).toBe("BAD_REQUEST");
+    expect(parseSubscribeChange({ await: "7391" })).toEqual({ add: [], remove: [], await: "7391" });
+    expect(thrown(() => parseSubscribeChange({ await: 7391 })).message).toMatch(/"await" is a mutation's position/);
+    expect(thrown(() => parseSubscribeChange({ await: "latest" })).code).toBe("BAD_REQUEST");
   });
 });
 

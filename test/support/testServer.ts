@@ -1,3 +1,4 @@
+import { inject } from "vitest";
 import { syncSchema } from "../../generator/sync/syncSchema.js";
 import type { FunctionTree } from "../../runtime/functions/functionReference.js";
 import type { SchemaDefinition } from "../../runtime/schema/defineSchema.js";
@@ -45,4 +46,37 @@ export async function startTestServer<TTree extends FunctionTree>(
       await database.dispose();
     },
   };
+}
+
+/** A second Convoy server on a {@link TestServer}'s database, listening on 127.0.0.1. */
+export interface PeerServer<TTree extends FunctionTree = any> {
+  convoy: ConvoyServer<TTree>;
+  url: string;
+  /** Closes this server and its connections; the database stays. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts another server on `server`'s Postgres database and schema, with connections
+ * and a live engine of its own, as a second `convoy serve` process would have: changes
+ * reach it through the change log, as between processes. Close it before `server`.
+ */
+export async function startPeerServer<TTree extends FunctionTree>(
+  server: TestServer<TTree>,
+  functions: TTree,
+  options: { schema?: SchemaDefinition } = {},
+): Promise<PeerServer<TTree>> {
+  const databaseUrl = inject("postgresUrl");
+  if (server.database.driver.kind !== "postgres" || databaseUrl === null) {
+    throw new Error("startPeerServer needs a test server on Postgres: PGlite serves one process");
+  }
+  const convoy = await createConvoyServer({
+    databaseUrl,
+    schemaName: server.database.schemaName,
+    schema: options.schema ?? testSchema,
+    functions,
+    pollIntervalMs: 200,
+  });
+  const { url } = await convoy.listen({ port: 0 });
+  return { convoy, url, close: async () => void (await convoy.close({ timeoutMs: 2000 })) };
 }

@@ -1,0 +1,5 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { describeReadYourWritesSuite, servedBy } from "./readYourWritesSuite.js";
+import { oneServer } from "./serverSetups.js";
+
+describeReadYourWritesSuite(servedBy(oneServer(postgresFactory)));

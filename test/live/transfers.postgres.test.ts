@@ -1,0 +1,5 @@
+import { postgresFactory } from "../support/testDatabases.js";
+import { oneServer } from "./serverSetups.js";
+import { describeTransfersSuite } from "./transfersSuite.js";
+
+describeTransfersSuite(oneServer(postgresFactory));

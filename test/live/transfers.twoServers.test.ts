@@ -1,0 +1,4 @@
+import { twoServersOnPostgres } from "./serverSetups.js";
+import { describeTransfersSuite } from "./transfersSuite.js";
+
+describeTransfersSuite(twoServersOnPostgres());

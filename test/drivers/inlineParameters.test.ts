@@ -28,6 +28,28 @@ describe("inlineParameters", () => {
       "SELECT '1'::jsonb IS NULL, '1'::jsonb",
     );
   });
+
+  it("answers a text it has seen before from its values alone", () => {
+    const text = `INSERT INTO "s".t (_id, n, d) VALUES ($1::text, $2::float8, $3::jsonb)`;
+    expect(inlineParameters(text, [{ not: "inlinable" }, 1, "{}"])).toBeNull();
+    expect(inlineParameters(text, ["a", 1, "{}"])).toBe(
+      `INSERT INTO "s".t (_id, n, d) VALUES ('a'::text, '1'::float8, '{}'::jsonb)`,
+    );
+    expect(inlineParameters(text, ["b'", null, "[]"])).toBe(
+      `INSERT INTO "s".t (_id, n, d) VALUES ('b'''::text, NULL::float8, '[]'::jsonb)`,
+    );
+    expect(inlineParameters(text, ["c", 2])).toBeNull();
+    expect(inlineParameters("SELECT 1 -- $1", ["a"])).toBeNull();
+    expect(inlineParameters("SELECT 1 -- $1", ["a"])).toBeNull();
+    // Many distinct texts (lists of parameters) do not change any answer.
+    for (let n = 1; n < 1200; n++) {
+      const list = Array.from({ length: n % 40 }, (_, i) => `$${i + 2}`).join(", ");
+      const values = Array.from({ length: n % 40 }, (_, i) => i);
+      expect(inlineParameters(`SELECT $1::int + ${n}, ARRAY[${list}]::int[]`, [n, ...values])).toBe(
+        `SELECT '${n}'::int + ${n}, ARRAY[${values.map((v) => `'${v}'`).join(", ")}]::int[]`,
+      );
+    }
+  });
 });
 
 const url = inject("postgresUrl");

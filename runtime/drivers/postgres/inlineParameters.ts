@@ -1,4 +1,21 @@
 /**
+ * A statement's text cut at its parameters: `texts[i]` comes before parameter
+ * `slots[i]` (a zero-based index), and `texts` has one more entry, the tail.
+ */
+interface Template {
+  texts: string[];
+  slots: number[];
+}
+
+/**
+ * Templates of texts seen before, or `null` for a text that cannot be inlined: the
+ * store sends the same few statements over and over. Emptied when full, so statements
+ * whose text varies (lists of parameters) cannot make it grow without bound.
+ */
+const templates = new Map<string, Template | null>();
+const MAX_TEMPLATES = 512;
+
+/**
  * Writes a parameterised statement's values into its text as quoted literals, so it
  * can travel in one simple-protocol message together with the statements before it.
  *
@@ -16,6 +33,13 @@
  * @internal
  */
 export function inlineParameters(text: string, params: readonly unknown[] | undefined): string | null {
+  let template = templates.get(text);
+  if (template === undefined) {
+    template = templateOf(text);
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(text, template);
+  }
+  if (template === null) return null;
   const values = params ?? [];
   const literals: string[] = [];
   for (const value of values) {
@@ -23,10 +47,32 @@ export function inlineParameters(text: string, params: readonly unknown[] | unde
     if (literal === null) return null;
     literals.push(literal);
   }
+  const { texts, slots } = template;
+  let out = texts[0]!;
+  for (let i = 0; i < slots.length; i++) {
+    const literal = literals[slots[i]!];
+    if (literal === undefined) return null;
+    out += literal + texts[i + 1]!;
+  }
+  return out;
+}
+
+/** Characters where the scanner has something to decide; the text between them is copied whole. */
+const SPECIAL = /['"$;]|--|\/\*/g;
+
+/** Cuts `text` at its parameters, or returns null when it holds something the inliner does not follow. */
+function templateOf(text: string): Template | null {
+  const texts: string[] = [];
+  const slots: number[] = [];
   const casts = new Map<number, string>();
-  let out = "";
+  let current = "";
   let i = 0;
-  while (i < text.length) {
+  for (;;) {
+    SPECIAL.lastIndex = i;
+    const found = SPECIAL.exec(text);
+    if (found === null) break;
+    current += text.slice(i, found.index);
+    i = found.index;
     const char = text[i]!;
     if (char === "'" || char === '"') {
       // A quoted literal or identifier; a doubled quote inside is an escaped quote.
@@ -41,32 +87,30 @@ export function inlineParameters(text: string, params: readonly unknown[] | unde
       if (char === "'" && /[eE]$/.test(text.slice(Math.max(0, i - 1), i)) && !/\w/.test(text[i - 2] ?? "")) {
         return null;
       }
-      out += text.slice(i, end + 1);
+      current += text.slice(i, end + 1);
       i = end + 1;
     } else if (char === "$") {
       const match = /^\$(\d+)/.exec(text.slice(i, i + 12));
       // `$tag$` and `$$` open dollar-quoted text: not ours to rewrite.
       if (!match || /\w/.test(text[i - 1] ?? "")) return null;
       const index = Number(match[1]) - 1;
-      const literal = literals[index];
-      if (literal === undefined) return null;
       // A parameter has one type for the whole statement, a literal one per place: a
       // parameter used twice is only safe when every use casts it to the same type.
       const cast = /^::\w+(\[\])?/.exec(text.slice(i + match[0].length, i + match[0].length + 64))?.[0] ?? "";
       const earlier = casts.get(index);
       if (earlier !== undefined && (earlier === "" || earlier !== cast)) return null;
       casts.set(index, cast);
-      out += literal;
+      texts.push(current);
+      slots.push(index);
+      current = "";
       i += match[0].length;
-    } else if ((char === "-" && text[i + 1] === "-") || (char === "/" && text[i + 1] === "*") || char === ";") {
+    } else {
       // Comments could hide quotes; a second statement would change what the caller reads.
       return null;
-    } else {
-      out += char;
-      i += 1;
     }
   }
-  return out;
+  texts.push(current + text.slice(i));
+  return { texts, slots };
 }
 
 function toLiteral(value: unknown): string | null {

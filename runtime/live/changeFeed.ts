@@ -32,6 +32,9 @@ interface ChangeRow {
  */
 const MIN_READ_INTERVAL_MS = 2;
 
+/** NOTIFY payloads of `await`s forwarded between servers: `await:<streamId>:<position>`. */
+const AWAIT_PREFIX = "await:";
+
 /** Options of {@link ChangeFeed}. */
 export interface ChangeFeedOptions {
   driver: Driver;
@@ -40,6 +43,8 @@ export interface ChangeFeedOptions {
   onChanges: (changes: Change[]) => void;
   /** Called after the feed lost track (it reconnected): every watch must re-run. */
   onReset: () => void;
+  /** Receives an `await` another server forwarded for one of its streams (see {@link forwardAwait}). */
+  onAwait?: (streamId: string, position: string) => void;
   /** Told about connection trouble. */
   onError?: (error: unknown) => void;
   /** Safety poll interval in ms, for notifications lost while reconnecting. @default 2000 */
@@ -129,7 +134,10 @@ export class ChangeFeed {
       this.channel,
       (payload) => {
         if (payload === this.token || payload === `hello:${this.token}`) return;
-        if (payload.startsWith("hello:")) {
+        if (payload.startsWith(AWAIT_PREFIX)) {
+          const [streamId, position] = payload.slice(AWAIT_PREFIX.length).split(":");
+          if (streamId && position) this.options.onAwait?.(streamId, position);
+        } else if (payload.startsWith("hello:")) {
           // A feed joined: stop skipping the log at once, rather than at the next check.
           this.checkPeers();
         } else {
@@ -183,6 +191,17 @@ export class ChangeFeed {
     } finally {
       this.reconnecting = false;
     }
+  }
+
+  /**
+   * Tells the servers on this database that stream `streamId` (not this server's: a load
+   * balancer sent its `await` here) must show `position`; its server handles it.
+   */
+  async forwardAwait(streamId: string, position: string): Promise<void> {
+    await this.options.driver.query("SELECT pg_notify($1::text, $2::text)", [
+      this.channel,
+      `${AWAIT_PREFIX}${streamId}:${position}`,
+    ]);
   }
 
   /** Reads new changes soon; calls made while a read runs cause one more read after it. */

@@ -140,6 +140,7 @@ export class LiveQueryEngine {
   private readonly ownPositions = new Set<string>();
   private unsubscribeCommits: (() => void) | null = null;
   private stopped = false;
+  private forwardedAwaitHandler: ((streamId: string, position: string) => void) | null = null;
 
   constructor(private readonly options: LiveQueryEngineOptions) {
     const runtime = options.runtime;
@@ -148,6 +149,7 @@ export class LiveQueryEngine {
       schemaName: runtime.store.schemaName,
       onChanges: (changes) => this.applyChanges(changes, null),
       onReset: () => this.rerunAll(),
+      onAwait: (streamId, position) => this.forwardedAwaitHandler?.(streamId, position),
       ...(options.onError ? { onError: options.onError } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     });
@@ -188,6 +190,19 @@ export class LiveQueryEngine {
       if (this.round === null) return;
       await this.round;
     }
+  }
+
+  /**
+   * Sends an `await` for a stream this server does not hold to the server that does,
+   * over the database (a load balancer may send a stream's POST to any server).
+   */
+  forwardAwait(streamId: string, position: string): Promise<void> {
+    return this.feed.forwardAwait(streamId, position);
+  }
+
+  /** Receives the `await`s other servers forward (see {@link forwardAwait}); one receiver. */
+  onForwardedAwait(handler: (streamId: string, position: string) => void): void {
+    this.forwardedAwaitHandler = handler;
   }
 
   /** Throws NOT_FOUND / BAD_REQUEST unless `path` is a public query. */

@@ -69,7 +69,9 @@ function badRequest(message: string): ConvoyError {
 export class SseStreams {
   private readonly streams = new Map<string, Stream>();
 
-  constructor(private readonly options: SseStreamsOptions) {}
+  constructor(private readonly options: SseStreamsOptions) {
+    options.engine.onForwardedAwait((streamId, position) => this.streams.get(streamId)?.subscription.await(position));
+  }
 
   /** Streams open now. */
   get size(): number {
@@ -219,11 +221,16 @@ export class SseStreams {
     try {
       const refused = protocolRefusal(protocol);
       if (refused) throw refused;
+      const { add: additions, remove: removals, await: position } = parseSubscribeChange(body);
       const stream = this.streams.get(streamId);
+      if (stream === undefined && position !== undefined && additions.length === 0 && removals.length === 0) {
+        // Another server's stream, most likely (round robin): its server gets the await.
+        this.options.engine.forwardAwait(streamId, position).catch(() => {});
+        return { status: 200, body: { ok: true, forwarded: true } };
+      }
       if (stream === undefined || stream.identity !== canonicalJson(auth)) {
         throw new ConvoyError({ code: "NOT_FOUND", message: "No such stream: open a new one with GET /api/subscribe" });
       }
-      const { add: additions, remove: removals, await: position } = parseSubscribeChange(body);
       // Everything is checked before anything changes: a refused request leaves the stream as it was.
       const removed = new Set(removals.filter((id) => stream.watches.has(id)));
       const kept = stream.watches.size - removed.size;

@@ -68,6 +68,12 @@ export interface MutationCallOptions {
   mutationId?: string;
 }
 
+/** A mutation an earlier client left in the outbox, sent again by this one. */
+export interface ResumedMutation extends OutboxEntry {
+  /** Settles as the mutation does: its result, or the error that refused it (or ended `mutationRetryMs`). */
+  settled: Promise<unknown>;
+}
+
 /** A typed client of a Convoy server. */
 export interface ConvoyClient {
   /**
@@ -127,6 +133,12 @@ export interface ConvoyClient {
     onUpdate: (value: FunctionReturnType<TRef>) => void,
     onError?: (error: ConvoyError) => void,
   ): () => void;
+  /**
+   * What an earlier client left in the outbox, oldest first, as this client found it on
+   * start: each is sent again before this client's own mutations. `convoy/react` shows
+   * them through their optimistic updates until they settle.
+   */
+  readonly resumedMutations: readonly ResumedMutation[];
   /** Stops every watch and closes the stream. */
   close(): void;
   /** The base URL requests go to. */
@@ -277,11 +289,13 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   }
 
   // What an earlier client on this outbox left unsent goes first.
-  for (const entry of outbox?.load() ?? []) {
-    sendFromOutbox(entry).catch((error: unknown) => {
+  const resumedMutations = (outbox?.load() ?? []).map((entry): ResumedMutation => {
+    const settled = sendFromOutbox(entry);
+    settled.catch((error: unknown) => {
       if (!isUnavailable(error) && error instanceof ConvoyError) options.onOutboxError?.(entry, error);
     });
-  }
+    return { ...entry, settled };
+  });
 
   const headers = async (): Promise<Record<string, string>> =>
     (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
@@ -289,6 +303,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   return {
     url,
+    resumedMutations,
     query: async (ref, args) => call("query", { path: pathOf("query", ref), args: args ?? {} }, 0),
     mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
     action: async (ref, args) => call("action", { path: pathOf("action", ref), args: args ?? {} }, 0),

@@ -65,10 +65,7 @@ export function ConvoyProvider({
     [optimisticUpdates],
   );
   // prefixHash stands for queryKeyPrefix: a new array with the same keys changes nothing.
-  const value = useMemo(
-    () => ({ client, queryKeyPrefix, optimisticUpdates: updates }),
-    [client, prefixHash, updates],
-  );
+  const value = useMemo(() => ({ client, queryKeyPrefix, optimisticUpdates: updates }), [client, prefixHash, updates]);
   const restoring = useIsRestoring();
   // Once the cache is restored (at once without a persister), before the hooks below subscribe.
   useLayoutEffect(() => {

@@ -105,7 +105,11 @@ export class OptimisticLayers {
     this.apply();
     pending.forEach(({ update, settled }) => {
       const layer = update ? layers.shift()! : undefined;
-      if (layer) settled.then(() => this.settle(layer, false), () => this.settle(layer, true));
+      if (layer)
+        settled.then(
+          () => this.settle(layer, false),
+          () => this.settle(layer, true),
+        );
     });
   }
 

@@ -19,7 +19,9 @@ export interface OptimisticQueryCache {
 export type OptimisticUpdate<TArgs> = (cache: OptimisticQueryCache, args: TArgs) => void;
 
 /** An optimistic update registered for a mutation, from {@link defineOptimisticUpdate}. */
-export interface RegisteredOptimisticUpdate<TRef extends FunctionReference<"mutation"> = FunctionReference<"mutation">> {
+export interface RegisteredOptimisticUpdate<
+  TRef extends FunctionReference<"mutation"> = FunctionReference<"mutation">,
+> {
   ref: TRef;
   update: OptimisticUpdate<FunctionArgs<TRef>>;
 }

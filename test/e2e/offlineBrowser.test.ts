@@ -94,10 +94,10 @@ describe.skipIf(skip)("offline-ready in Chromium: persister, outbox and optimist
   const outbox = async (page: Page) =>
     JSON.parse((await page.evaluate(() => localStorage.getItem("convoy:outbox"))) ?? "[]") as { path: string }[];
   const call = (page: Page, fn: "add" | "addAt", name: string) =>
-    page.evaluate(
-      ({ fn, name }) => (window as unknown as Record<string, (name: string) => void>)[fn]!(name),
-      { fn, name },
-    );
+    page.evaluate(({ fn, name }) => (window as unknown as Record<string, (name: string) => void>)[fn]!(name), {
+      fn,
+      name,
+    });
 
   it("reloaded offline: cached results with pending mutations on top; online: the server's state, each mutation once, in order", async () => {
     const userId = await writer.mutation(api.users.add, { name: "Ada" });

@@ -85,7 +85,11 @@ it("shows the outbox's pending mutations over the restored cache, in order, then
   // (TanStack's persister packages pin an older query-core: the same class, another type.)
   await persistQueryClientSave({ queryClient: earlier as never, persister });
   // ...and its outbox: two adds, a refused one (an empty name) between them, and one with no optimistic update.
-  const entry = (path: string, args: object, n: number): OutboxEntry => ({ path, args, mutationId: `offline-resume-${n}-${userId}` });
+  const entry = (path: string, args: object, n: number): OutboxEntry => ({
+    path,
+    args,
+    mutationId: `offline-resume-${n}-${userId}`,
+  });
   let saved: OutboxEntry[] = [
     entry("projects.add", { userId, name: "b" }, 1),
     entry("projects.addAt", { userId, name: "", createdAt: 1 }, 2),

@@ -68,7 +68,7 @@ export class OptimisticLayers {
     const layer: Layer = { update, args, prefix, touched: new Map(), versions: new Map(), done: false };
     this.layers.push(layer);
     try {
-      this.apply();
+      this.apply(layer);
     } catch (error) {
       this.layers.splice(this.layers.indexOf(layer), 1);
       this.apply();
@@ -148,8 +148,12 @@ export class OptimisticLayers {
     void Promise.allSettled(refetched).then(drop);
   }
 
-  /** Runs every layer over the server results and shows the outcome. */
-  private apply(): void {
+  /**
+   * Runs every layer over the server results and shows the outcome. An update that
+   * throws is the caller's error when it is `added`'s; on a replay it keeps what it set
+   * before throwing, and the others still run.
+   */
+  private apply(added?: Layer): void {
     const view = new Map<string, { key: QueryKey; has: boolean; value: unknown }>();
     for (const [hash, { key, has, value }] of this.server) view.set(hash, { key, has, value });
     for (const layer of this.layers) {
@@ -174,7 +178,11 @@ export class OptimisticLayers {
           if (!layer.versions.has(hash)) layer.versions.set(hash, this.server.get(hash)!.version);
         },
       };
-      layer.update(cache, layer.args);
+      try {
+        layer.update(cache, layer.args);
+      } catch (error) {
+        if (layer === added) throw error;
+      }
     }
     this.showing = true;
     try {

@@ -27,7 +27,7 @@ interface Layer {
   prefix: readonly string[];
   /** Entries its last run set, by hash. */
   touched: Map<string, QueryKey>;
-  /** The server version of each entry when the layer first set it. */
+  /** The server version of each entry it set, when it first set it, then when its mutation succeeded. */
   versions: Map<string, number>;
   /** The mutation succeeded: the layer stays until the server's results show it. */
   done: boolean;
@@ -142,7 +142,11 @@ export class OptimisticLayers {
       this.apply();
     };
     if (failed) drop();
-    else layer.done = true;
+    else {
+      // It goes once each entry it touched has a server result newer than this answer.
+      layer.done = true;
+      for (const hash of layer.versions.keys()) layer.versions.set(hash, this.server.get(hash)?.version ?? 0);
+    }
     // The touched entries then show the server's truth, live or not; a done layer goes when that arrives.
     const refetched = keys.map((queryKey) => this.queryClient.invalidateQueries({ queryKey, exact: true }));
     void Promise.allSettled(refetched).then(drop);

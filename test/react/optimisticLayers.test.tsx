@@ -50,7 +50,7 @@ it("a result pushed while a mutation is pending gets the pending update on top; 
     EventSource,
     mutationRetryMs: Infinity,
     fetch: (input, init) =>
-      !reachable && String(input).endsWith("/api/mutation")
+      !reachable && (input instanceof Request ? input.url : input.toString()).endsWith("/api/mutation")
         ? Promise.reject(new TypeError("network down"))
         : fetch(input, init),
   });

@@ -124,6 +124,10 @@ async function recordConvoySql(driver: Driver, users: string[]): Promise<Transac
             sent.push({ text, params });
             return tx.query<TRow>(text, params);
           },
+          queueQuery: <TRow>(text: string, params: readonly unknown[] = []) => {
+            sent.push({ text, params });
+            return tx.queueQuery<TRow>(text, params);
+          },
           queue: (text: string, params: readonly unknown[] = []) => {
             sent.push({ text, params });
             tx.queue(text, params);

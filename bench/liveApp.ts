@@ -81,6 +81,7 @@ export function countingDriver(driver: Driver): { driver: Driver; count: () => n
   const counted: Driver = {
     kind: driver.kind,
     description: driver.description,
+    ...(driver.connections !== undefined ? { connections: driver.connections } : {}),
     query: <TRow>(text: string, params: readonly unknown[] = []) => {
       statements++;
       return driver.query<TRow>(text, params);

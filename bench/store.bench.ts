@@ -94,6 +94,10 @@ async function checkSameSql(driver: Driver, users: UserId[]): Promise<void> {
             sent.push(text);
             return tx.query<TRow>(text, params);
           },
+          queueQuery: <TRow>(text: string, params?: readonly unknown[]) => {
+            sent.push(text);
+            return tx.queueQuery<TRow>(text, params);
+          },
           queue: (text: string, params?: readonly unknown[]) => {
             sent.push(text);
             tx.queue(text, params);

@@ -1,4 +1,4 @@
-import { skipToken, type Query, type QueryClient, type QueryObserver } from "@tanstack/react-query";
+import { notifyManager, skipToken, type Query, type QueryClient, type QueryObserver } from "@tanstack/react-query";
 import type { ConvoyClient } from "../runtime/client/convoyClient.js";
 import { isConvoyError, type ConvoyError } from "../runtime/errors.js";
 import type { FunctionReference } from "../runtime/functions/functionReference.js";
@@ -60,6 +60,19 @@ export function bindLiveQueries(queryClient: QueryClient, client: ConvoyClient, 
   const live = new Map<Query, LiveEntry>();
   /** Entries whose path the server does not know (a host's own procedure under an empty prefix). */
   const notConvoy = new Set<string>();
+  /**
+   * Results of this tick, set in one TanStack batch: a transition's results arrive in one
+   * synchronous run, so the entries they change notify their observers together (one render).
+   */
+  let applying: (() => void)[] = [];
+  const inOneBatch = (apply: () => void) => {
+    if (applying.push(apply) > 1) return;
+    queueMicrotask(() => {
+      const batch = applying;
+      applying = [];
+      notifyManager.batch(() => batch.forEach((run) => run()));
+    });
+  };
 
   const release = (query: Query) => {
     const entry = live.get(query);
@@ -92,7 +105,7 @@ export function bindLiveQueries(queryClient: QueryClient, client: ConvoyClient, 
         const pending = entry.pending;
         entry.pending = null;
         if (pending) pending.resolve(value);
-        else show(query, value);
+        else inOneBatch(() => show(query, value));
       },
       (error) => failed(query, entry, error),
     );

@@ -16,8 +16,6 @@ interface ServerResult {
   /** Whether the entry had a result (`value` may be any JSON, including null). */
   has: boolean;
   value: unknown;
-  /** Server results seen for this entry since its first layer. */
-  version: number;
 }
 
 /** One pending mutation's optimistic update. */
@@ -27,19 +25,14 @@ interface Layer {
   prefix: readonly string[];
   /** Entries its last run set, by hash. */
   touched: Map<string, QueryKey>;
-  /** The server version of each entry it set, when it first set it, then when its mutation succeeded. */
-  versions: Map<string, number>;
-  /** The mutation succeeded: the layer stays until the server's results show it. */
-  done: boolean;
 }
 
 /**
  * The optimistic layers of one `QueryClient`, Convex's way: each cached entry that a
  * pending mutation's update touched shows the server's latest result with every
  * pending update applied on top, in call order. A new server result (pushed, or
- * fetched) is kept as the base and the layers are run again over it; a failed
- * mutation's layer is dropped at once, a successful one's once each entry it touched
- * has a newer server result (or the refetch after it ends).
+ * fetched) is kept as the base and the layers are run again over it; a mutation's
+ * layer is dropped when it fails, or succeeds and the client's watches show it.
  * @internal
  */
 export class OptimisticLayers {
@@ -62,10 +55,11 @@ export class OptimisticLayers {
 
   /**
    * Applies an optimistic update on top of the others. The returned `settle` drops it:
-   * at once after a failure, else once the server's results show the mutation.
+   * call it once the mutation failed, or succeeded and this client's watches show it
+   * (as `client.mutation()` resolves).
    */
-  add<TArgs>(update: OptimisticUpdate<TArgs>, args: TArgs, prefix: readonly string[]): (failed: boolean) => void {
-    const layer: Layer = { update, args, prefix, touched: new Map(), versions: new Map(), done: false };
+  add<TArgs>(update: OptimisticUpdate<TArgs>, args: TArgs, prefix: readonly string[]): () => void {
+    const layer: Layer = { update, args, prefix, touched: new Map() };
     this.layers.push(layer);
     try {
       this.apply(layer);
@@ -74,7 +68,7 @@ export class OptimisticLayers {
       this.apply();
       throw error;
     }
-    return (failed) => this.settle(layer, failed);
+    return () => this.settle(layer);
   }
 
   /**
@@ -93,13 +87,13 @@ export class OptimisticLayers {
       const hash = query.queryKey[1];
       const saved = query.state.data as Partial<ServerResult> | undefined;
       if (typeof hash !== "string" || !Array.isArray(saved?.key) || this.server.has(hash)) continue;
-      const result: ServerResult = { key: saved.key, has: saved.has === true, value: saved.value, version: 0 };
+      const result: ServerResult = { key: saved.key, has: saved.has === true, value: saved.value };
       this.server.set(hash, result);
       this.saved.set(hash, result);
     }
     const layers: Layer[] = [];
     for (const { update, args } of pending) {
-      if (update) layers.push({ update, args, prefix, touched: new Map(), versions: new Map(), done: false });
+      if (update) layers.push({ update, args, prefix, touched: new Map() });
     }
     this.layers.unshift(...layers);
     this.apply();
@@ -107,8 +101,8 @@ export class OptimisticLayers {
       const layer = update ? layers.shift()! : undefined;
       if (layer)
         settled.then(
-          () => this.settle(layer, false),
-          () => this.settle(layer, true),
+          () => this.settle(layer),
+          () => this.settle(layer),
         );
     });
   }
@@ -121,35 +115,20 @@ export class OptimisticLayers {
     const hash = hashKey(key);
     const before = this.server.get(hash);
     if (before === undefined) return false;
-    this.server.set(hash, { key: before.key, has: true, value, version: before.version + 1 });
-    // Done layers go once every entry they touched has a newer server result.
-    for (const layer of [...this.layers]) {
-      if (layer.done && [...layer.versions].every(([touched, at]) => (this.server.get(touched)?.version ?? 0) > at)) {
-        this.layers.splice(this.layers.indexOf(layer), 1);
-      }
-    }
+    this.server.set(hash, { key: before.key, has: true, value });
     this.apply();
     return true;
   }
 
-  private settle(layer: Layer, failed: boolean): void {
-    if (!this.layers.includes(layer) || layer.done) return;
-    const keys = [...layer.touched.values()];
-    const drop = () => {
-      const index = this.layers.indexOf(layer);
-      if (index < 0) return;
-      this.layers.splice(index, 1);
-      this.apply();
-    };
-    if (failed) drop();
-    else {
-      // It goes once each entry it touched has a server result newer than this answer.
-      layer.done = true;
-      for (const hash of layer.versions.keys()) layer.versions.set(hash, this.server.get(hash)?.version ?? 0);
+  private settle(layer: Layer): void {
+    const index = this.layers.indexOf(layer);
+    if (index < 0) return;
+    this.layers.splice(index, 1);
+    this.apply();
+    // The touched entries then show the server's truth, live or not.
+    for (const queryKey of layer.touched.values()) {
+      void this.queryClient.invalidateQueries({ queryKey, exact: true });
     }
-    // The touched entries then show the server's truth, live or not; a done layer goes when that arrives.
-    const refetched = keys.map((queryKey) => this.queryClient.invalidateQueries({ queryKey, exact: true }));
-    void Promise.allSettled(refetched).then(drop);
   }
 
   /**
@@ -174,12 +153,11 @@ export class OptimisticLayers {
           if (!this.server.has(hash)) {
             // The entry's first layer: what it shows now is the server's.
             const state = this.queryClient.getQueryState(key);
-            this.server.set(hash, { key, has: state?.data !== undefined, value: state?.data, version: 0 });
+            this.server.set(hash, { key, has: state?.data !== undefined, value: state?.data });
             void this.queryClient.cancelQueries({ queryKey: key, exact: true });
           }
           view.set(hash, { key, has: true, value });
           layer.touched.set(hash, key);
-          if (!layer.versions.has(hash)) layer.versions.set(hash, this.server.get(hash)!.version);
         },
       };
       try {

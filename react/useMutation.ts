@@ -56,12 +56,10 @@ export function useMutation<TRef extends FunctionReference<"mutation">, TContext
     mutationFn: async (args) => {
       const settle = optimisticUpdate ? optimisticLayers(queryClient).add(optimisticUpdate, args, prefix) : null;
       try {
-        const value = await client.mutation(ref, args);
-        settle?.(false);
-        return value;
-      } catch (error) {
-        settle?.(true);
-        throw error;
+        // Resolves once this client's watches show the mutation: its layer can go then.
+        return await client.mutation(ref, args);
+      } finally {
+        settle?.();
       }
     },
   });

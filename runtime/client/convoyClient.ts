@@ -56,6 +56,19 @@ export interface ConvoyClientOptions {
   outbox?: MutationOutbox;
   /** Told when a mutation sent again from the outbox is refused by the server; it leaves the outbox. */
   onOutboxError?: (entry: OutboxEntry, error: ConvoyError) => void;
+  /**
+   * Runs the delivery of one transition: the server moves all of a stream's watches to
+   * one database snapshot at once, and `apply()` calls the `onUpdate`/`onError` of every
+   * watch that changed in it. Wrap it to apply them in one step, e.g. a UI framework's
+   * batched update, or to look at the client's state between transitions (no state in
+   * between has some watches at one snapshot and some at another).
+   * @default (apply) => apply()
+   * @example
+   * ```ts
+   * const client = createConvoyClient({ batch: (apply) => { apply(); render(); } });
+   * ```
+   */
+  batch?: (apply: () => void) => void;
 }
 
 /** Options of one {@link ConvoyClient.mutation} call. */
@@ -70,7 +83,10 @@ export interface MutationCallOptions {
 
 /** A mutation an earlier client left in the outbox, sent again by this one. */
 export interface ResumedMutation extends OutboxEntry {
-  /** Settles as the mutation does: its result, or the error that refused it (or ended `mutationRetryMs`). */
+  /**
+   * Settles as `mutation()` does: with its result once this client's watches show it, or
+   * with the error that refused it (or ended `mutationRetryMs`).
+   */
   settled: Promise<unknown>;
 }
 
@@ -91,6 +107,8 @@ export interface ConvoyClient {
    * Runs a mutation, exactly once and after the client's earlier mutations (see
    * `mutationOrder`): it is sent with an id (random unless given) and sent again (for
    * up to `mutationRetryMs`) when the server is out of reach or its answer was lost.
+   * Resolves once every watch of this client that the mutation changed shows it
+   * (read-your-writes), also when another server behind a load balancer applied it.
    * Give your own `mutationId` to send a mutation again later, e.g. from an outbox
    * kept across page loads: the server applies each id once.
    * @example
@@ -145,6 +163,12 @@ export interface ConvoyClient {
   readonly url: string;
 }
 
+/** A call's answer: its value; a mutation's also its commit position (absent when it wrote nothing). */
+interface Answer {
+  value?: unknown;
+  position?: unknown;
+}
+
 /** A random mutation id: 128 bits, base64url. */
 function newMutationId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
@@ -191,8 +215,8 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     return ref.path;
   }
 
-  /** Sends `body`, again while the server is out of reach, for up to `resendMs`. */
-  async function call(kind: "query" | "mutation" | "action", body: object, resendMs: number): Promise<any> {
+  /** Sends `body`, again while the server is out of reach, for up to `resendMs`; resolves to the answer's body. */
+  async function call(kind: "query" | "mutation" | "action", body: object, resendMs: number): Promise<Answer> {
     const payload = JSON.stringify(body);
     const giveUpAt = Date.now() + resendMs;
     for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
@@ -206,7 +230,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     }
   }
 
-  async function send(kind: "query" | "mutation" | "action", payload: string): Promise<unknown> {
+  async function send(kind: "query" | "mutation" | "action", payload: string): Promise<Answer> {
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
     let response: Response;
     try {
@@ -230,7 +254,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
       });
     }
     const text = await response.text();
-    let body: { value?: unknown; error?: { code?: string; message?: string; data?: unknown } };
+    let body: Answer & { error?: { code?: string; message?: string; data?: unknown } };
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
@@ -246,14 +270,14 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
         data: body.error?.data,
       });
     }
-    return body.value;
+    return body;
   }
 
   // The last mutation called, settled or not: the next one waits for it.
   let lastMutation: Promise<unknown> = Promise.resolve();
   const sequential = (options.mutationOrder ?? "sequential") === "sequential";
   /** Sends a mutation (an entry is its request body) after the ones called before it. */
-  function inOrder(entry: OutboxEntry): Promise<any> {
+  function inOrder(entry: OutboxEntry): Promise<Answer> {
     const sent = () => call("mutation", entry, retryMs);
     if (!sequential) return sent();
     const result = lastMutation.then(sent);
@@ -264,7 +288,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   const { outbox } = options;
   const editOutbox = (edit: (entries: OutboxEntry[]) => OutboxEntry[]) => outbox?.save(edit(outbox.load()));
   /** Sends an entry; it leaves the outbox once applied or refused, and stays while the server is out of reach. */
-  function sendFromOutbox(entry: OutboxEntry): Promise<any> {
+  function sendFromOutbox(entry: OutboxEntry): Promise<Answer> {
     const settled = () => editOutbox((entries) => entries.filter((kept) => kept.mutationId !== entry.mutationId));
     return inOrder(entry).then(
       (value) => {
@@ -285,12 +309,18 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
       mutationId: mutationId ?? newMutationId(),
     };
     editOutbox((entries) => [...entries, entry]);
-    return sendFromOutbox(entry);
+    const answer = await sendFromOutbox(entry);
+    // Read-your-writes: resolve once this client's watches show the commit.
+    if (typeof answer.position === "string") await streams?.reached(answer.position);
+    return answer.value;
   }
 
   // What an earlier client on this outbox left unsent goes first.
   const resumedMutations = (outbox?.load() ?? []).map((entry): ResumedMutation => {
-    const settled = sendFromOutbox(entry);
+    const settled = sendFromOutbox(entry).then(async (answer) => {
+      if (typeof answer.position === "string") await streams?.reached(answer.position);
+      return answer.value;
+    });
     settled.catch((error: unknown) => {
       if (!isUnavailable(error) && error instanceof ConvoyError) options.onOutboxError?.(entry, error);
     });
@@ -304,9 +334,10 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   return {
     url,
     resumedMutations,
-    query: async (ref, args) => call("query", { path: pathOf("query", ref), args: args ?? {} }, 0),
+    query: async (ref, args) => (await call("query", { path: pathOf("query", ref), args: args ?? {} }, 0)).value as any,
     mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
-    action: async (ref, args) => call("action", { path: pathOf("action", ref), args: args ?? {} }, 0),
+    action: async (ref, args) =>
+      (await call("action", { path: pathOf("action", ref), args: args ?? {} }, 0)).value as any,
     watch(ref, args, onUpdate, onError) {
       if (ref?.kind !== "query" || typeof ref.path !== "string") {
         throw new ConvoyError({
@@ -319,6 +350,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
         EventSource: options.EventSource ?? FetchEventSource,
         fetch: doFetch,
         headers,
+        batch: options.batch ?? ((apply) => apply()),
       });
       return streams.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
     },

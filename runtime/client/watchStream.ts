@@ -6,12 +6,13 @@ import {
   UPGRADE_REQUIRED,
   parseQueryError,
   parseReady,
-  parseResult,
+  parseTransition,
   protocolErrorWatch,
   type SubscribeChange,
   type WatchRequest,
   type WireError,
 } from "../protocol/liveProtocol.js";
+import { parseSnapshot, snapshotCovers, type Snapshot } from "../protocol/snapshotVersion.js";
 
 /** The EventSource constructor the client uses (by default Convoy's fetch-based reader). */
 export type EventSourceConstructor = new (
@@ -53,7 +54,12 @@ export interface WatchStreamOptions {
   headers: () => Promise<Record<string, string>>;
   /** Takes watches this stream has no room for (the server's `maxWatches`), to place them on another. */
   overflow: (watches: ClientWatch[]) => void;
+  /** Runs the delivery of one transition's results (see `ConvoyClientOptions.batch`). */
+  batch: (apply: () => void) => void;
 }
+
+/** How long a mutation waits at most for its stream to show it before resolving anyway. */
+const AWAIT_LIMIT_MS = 10_000;
 
 /** Watches a stream takes until the server says its limit (in `ready`). */
 const ASSUMED_MAX_WATCHES = 256;
@@ -131,6 +137,10 @@ export class WatchStream {
   private flushing = false;
   /** Watches this stream may hold (the server's `maxWatches` once known). */
   capacity = ASSUMED_MAX_WATCHES;
+  /** The version of the last transition applied on the current connection. */
+  private version: Snapshot | null = null;
+  /** Mutations waiting for a transition that covers their position. */
+  private readonly waiters = new Set<{ position: string; done: () => void }>();
 
   constructor(private readonly options: WatchStreamOptions) {}
 
@@ -203,6 +213,7 @@ export class WatchStream {
         return;
       }
       this.streamId = ready.streamId;
+      this.version = null;
       this.capacity = ready.maxWatches;
       this.retryDelay = 250;
       this.reported = false;
@@ -210,22 +221,38 @@ export class WatchStream {
       const room = Math.max(0, this.capacity - sent.size);
       this.moveOut(pending.slice(room));
       if (room > 0 && pending.length > 0) void this.post({ add: pending.slice(0, room).map(describe) });
+      for (const position of new Set([...this.waiters].map((waiter) => waiter.position))) {
+        void this.post({ await: position });
+      }
     });
-    source.addEventListener(LiveEvent.result, (event) => {
+    source.addEventListener(LiveEvent.transition, (event) => {
       if (this.source !== source) return;
       let message;
       try {
-        message = parseResult(String(event.data));
+        message = parseTransition(String(event.data));
       } catch (error) {
         this.malformed(error);
         return;
       }
-      const watch = this.watches.get(message.id);
-      if (watch === undefined) return;
-      const json = JSON.stringify(message.value);
-      if (json === watch.lastJson) return;
-      watch.lastJson = json;
-      watch.onUpdate(message.value);
+      this.options.batch(() => {
+        for (const result of message.results) {
+          const watch = this.watches.get(result.id);
+          if (watch === undefined) continue;
+          if ("error" in result) {
+            watch.lastJson = undefined;
+            watch.onError?.(new ConvoyError(result.error));
+            continue;
+          }
+          const json = JSON.stringify(result.value);
+          if (json === watch.lastJson) continue;
+          watch.lastJson = json;
+          watch.onUpdate(result.value);
+        }
+      });
+      this.version = parseSnapshot(message.version);
+      for (const waiter of [...this.waiters]) {
+        if (this.version !== null && snapshotCovers(this.version, waiter.position)) waiter.done();
+      }
     });
     source.addEventListener(LiveEvent.queryError, (event) => {
       if (this.source !== source) return;
@@ -257,6 +284,36 @@ export class WatchStream {
       }
       this.reconnect();
     });
+  }
+
+  /**
+   * Resolves once this stream has applied a transition whose version covers `position`
+   * (a mutation's commit): every watch the commit touched then shows it. Resolves at
+   * once without watches, and when the stream drops or stays silent for
+   * {@link AWAIT_LIMIT_MS} (its watches then report their own trouble).
+   */
+  reached(position: string): Promise<void> {
+    if (this.watches.size === 0 || this.closed || this.refusedForGood) return Promise.resolve();
+    if (this.version !== null && snapshotCovers(this.version, position)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => waiter.done(), AWAIT_LIMIT_MS);
+      const waiter = {
+        position,
+        done: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.waiters.add(waiter);
+      if (this.streamId !== null) void this.post({ await: position });
+      // Still opening: `ready` sends it.
+    });
+  }
+
+  /** Lets every waiting mutation go (the stream dropped or closed). */
+  private releaseWaiters(): void {
+    for (const waiter of [...this.waiters]) waiter.done();
   }
 
   /** Reports a message that is not the protocol's to the watch it names, or to all. */
@@ -303,6 +360,8 @@ export class WatchStream {
     this.source?.close();
     this.source = null;
     this.streamId = null;
+    this.version = null;
+    this.releaseWaiters();
     if (this.closed || this.watches.size === 0 || this.retryTimer !== null) return;
     const delay = this.retryDelay;
     this.retryDelay = Math.min(this.retryDelay * 2, 5000);
@@ -340,6 +399,7 @@ export class WatchStream {
   }
 
   private stop(): void {
+    this.releaseWaiters();
     this.adding.clear();
     this.removing.clear();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
@@ -370,6 +430,11 @@ export class WatchStreams {
   private closed = false;
 
   constructor(private readonly options: Omit<WatchStreamOptions, "overflow">) {}
+
+  /** Resolves once every stream shows the commit at `position` (see {@link WatchStream.reached}). */
+  async reached(position: string): Promise<void> {
+    await Promise.all(this.streams.map((stream) => stream.reached(position)));
+  }
 
   /** Streams open (or opening) now. */
   get size(): number {

@@ -19,6 +19,16 @@ export interface TransactionExecutor extends SqlExecutor {
    * ```
    */
   queue(text: string, params?: readonly unknown[]): void;
+  /**
+   * Queues a statement whose rows are wanted, but not before the queued writes run:
+   * it travels with them (before the next `query`, or with COMMIT) and the promise
+   * resolves with its rows then, or rejects when the transaction fails first.
+   * @example
+   * ```ts
+   * const position = tx.queueQuery("SELECT pg_current_xact_id_if_assigned()::text AS xid");
+   * ```
+   */
+  queueQuery<TRow = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<TRow[]>;
 }
 
 /** A connection of its own, outside the pool, for session state such as advisory locks. */
@@ -36,6 +46,8 @@ export interface Driver extends SqlExecutor {
   readonly kind: "postgres" | "pglite";
   /** Where the data lives, safe to print (no password). */
   readonly description: string;
+  /** How many transactions may run side by side (the pool size); 1 or absent: one at a time. */
+  readonly connections?: number;
   /**
    * Runs `body` in a transaction. `setup` is parameterless SQL (e.g. `SET TRANSACTION
    * ...; LOCK TABLE ...`) run right after BEGIN, before the snapshot is taken. Commits

@@ -13,16 +13,35 @@ export interface QueueingExecutor extends TransactionExecutor {
  * @internal
  */
 export function queueWrites(inner: SqlExecutor): QueueingExecutor {
-  const queued: { text: string; params: readonly unknown[] | undefined }[] = [];
+  const queued: {
+    text: string;
+    params: readonly unknown[] | undefined;
+    deliver?: { resolve: (rows: unknown[]) => void; reject: (error: unknown) => void };
+  }[] = [];
   const flush = async () => {
     while (queued.length > 0) {
-      const { text, params } = queued.shift()!;
-      await inner.query(text, params);
+      const { text, params, deliver } = queued.shift()!;
+      try {
+        const rows = await inner.query(text, params);
+        deliver?.resolve(rows);
+      } catch (error) {
+        deliver?.reject(error);
+        for (const dropped of queued.splice(0)) dropped.deliver?.reject(error);
+        throw error;
+      }
     }
   };
   return {
     queue(text, params) {
       queued.push({ text, params });
+    },
+    queueQuery<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+      const rows = new Promise<TRow[]>((resolve, reject) => {
+        queued.push({ text, params, deliver: { resolve: resolve as (rows: unknown[]) => void, reject } });
+      });
+      // The caller may never wait for it (the transaction failed first).
+      rows.catch(() => {});
+      return rows;
     },
     async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
       await flush();

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Driver } from "../drivers/driver.js";
+import type { Driver, SqlExecutor } from "../drivers/driver.js";
 import { quoteIdent } from "../store/sqlText.js";
 import type { Change } from "../store/documentChange.js";
 import { changeChannel } from "./changeLogDdl.js";
@@ -16,6 +16,7 @@ interface FeedCursor {
 }
 
 interface ChangeRow {
+  xid: string;
   tbl: string;
   doc_id: string | null;
   old_creation_time: number | null;
@@ -208,6 +209,16 @@ export class ChangeFeed {
     if (mode.startsWith("log:") && !this.stopped) this.notifier.notify();
   }
 
+  /**
+   * Resolves once a log read that began after this call has finished: every change
+   * committed before the call has then been handed to `onChanges` (unless the feed
+   * lost its connection meanwhile, when `onReset` follows).
+   */
+  async caughtUp(): Promise<void> {
+    if (this.stopped || this.cursor === null) return;
+    await this.reads.fresh();
+  }
+
   /** Resolves when every read and NOTIFY asked for so far is done (tests, shutdown). */
   async settled(): Promise<void> {
     await this.reads.settled();
@@ -222,13 +233,23 @@ export class ChangeFeed {
     return { xmax: row!.xmax, inProgress: row!.xip ?? [] };
   }
 
+  /**
+   * Reads, with `sql`, the settled changes since the cursor that its snapshot sees, and
+   * hands them to `onChanges` before resolving: run inside a snapshot scope, every
+   * logged commit the scope's snapshot sees has been applied when it resolves. May run
+   * beside the feed's own reads: a change may then be handed over twice, never missed.
+   */
+  async readAt(sql: SqlExecutor): Promise<void> {
+    await this.poll(sql);
+  }
+
   /** Reads the settled changes since the cursor and hands them to `onChanges`. */
-  private async poll(): Promise<void> {
+  private async poll(sql: SqlExecutor = this.options.driver): Promise<void> {
     const cursor = this.cursor;
     // Stopped while a read was pending: the stop has already settled the reads it waits for.
     if (cursor === null || this.stopped) return;
     try {
-      const [row] = await this.options.driver.query<{
+      const [row] = await sql.query<{
         xmax: string;
         xip: string[] | null;
         changes: ChangeRow[] | null;
@@ -236,14 +257,18 @@ export class ChangeFeed {
         `WITH snapshot AS (SELECT pg_current_snapshot() AS s)
          SELECT pg_snapshot_xmax(s)::text AS xmax,
                 ARRAY(SELECT pg_snapshot_xip(s)::text) AS xip,
-                (SELECT json_agg(c ORDER BY c.id) FROM ${this.table} c
+                (SELECT json_agg(json_build_object('xid', c.xid::text, 'tbl', c.tbl, 'doc_id', c.doc_id,
+                          'old_creation_time', c.old_creation_time, 'old_doc', c.old_doc,
+                          'new_creation_time', c.new_creation_time, 'new_doc', c.new_doc) ORDER BY c.id)
+                   FROM ${this.table} c
                   WHERE (c.xid >= $1::xid8 OR c.xid = ANY($2::xid8[])) AND pg_visible_in_snapshot(c.xid, s)
                     AND c.origin IS DISTINCT FROM $3::text) AS changes
            FROM snapshot`,
         [cursor.xmax, cursor.inProgress, this.token],
       );
-      if (this.cursor !== cursor) return; // reset while reading: the reset covers it
-      this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
+      // Moved meanwhile (a reset, or a read at a snapshot scope): keep that cursor, and
+      // hand the changes over anyway; one read later may hand some over again.
+      if (this.cursor === cursor) this.cursor = { xmax: row!.xmax, inProgress: row!.xip ?? [] };
       const changes = (row!.changes ?? []).map(toChange);
       if (changes.length > 0) this.options.onChanges(changes);
     } catch (error) {
@@ -295,5 +320,6 @@ function toChange(row: ChangeRow): Change {
     id: row.doc_id,
     before: row.old_doc === null ? null : { creationTime: row.old_creation_time!, doc: row.old_doc },
     after: row.new_doc === null ? null : { creationTime: row.new_creation_time!, doc: row.new_doc },
+    position: row.xid,
   };
 }

@@ -10,6 +10,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 export class CoalescedTask {
   private running: Promise<void> | null = null;
   private again = false;
+  /** Runs begun so far, and who waits for a run to finish. */
+  private begun = 0;
+  private readonly waiters: { run: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly task: () => Promise<void>,
@@ -23,8 +26,12 @@ export class CoalescedTask {
       return;
     }
     const started = performance.now();
+    const run = ++this.begun;
     this.running = this.task()
       .then(async () => {
+        for (let i = this.waiters.length - 1; i >= 0; i--) {
+          if (this.waiters[i]!.run <= run) this.waiters.splice(i, 1)[0]!.resolve();
+        }
         if (!this.again) return;
         // Timers can fire up to a millisecond early by the performance clock, so wait
         // until the interval has truly passed.
@@ -40,6 +47,14 @@ export class CoalescedTask {
           this.request();
         }
       });
+  }
+
+  /** Requests a run and resolves once a run that began after this call has finished. */
+  fresh(): Promise<void> {
+    const run = this.begun + 1;
+    const done = new Promise<void>((resolve) => this.waiters.push({ run, resolve }));
+    this.request();
+    return done;
   }
 
   /** Resolves when every run requested so far is done. */

@@ -1,6 +1,9 @@
+import { inOneSnapshot, type SnapshotScope } from "../drivers/snapshotScope.js";
 import { isConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
+import { parseSnapshot, snapshotCovers, type Snapshot } from "../protocol/snapshotVersion.js";
 import { canonicalJson } from "../store/canonicalJson.js";
+import { lostDatabaseError } from "../store/lostDatabase.js";
 import type { Read } from "../store/readSet.js";
 import type { ConvoyRuntime } from "../server/convoyRuntime.js";
 import type { Change } from "../store/documentChange.js";
@@ -14,27 +17,85 @@ export type WatchUpdate = { value: unknown } | { error: { code: string; message:
 /** A watcher's callback. */
 export type WatchListener = (update: WatchUpdate) => void;
 
+/**
+ * One step of a subscription: the new results of those of its watches that changed,
+ * all read at the snapshot `version`; its other watches' last results hold at
+ * `version` too. Sent with no updates when a waiter asked for a version (see
+ * {@link LiveSubscription.await}).
+ */
+export interface Transition {
+  /** The snapshot the results hold at, `xmin:xmax:xip,...` (see runtime/protocol/snapshotVersion.ts). */
+  version: string;
+  updates: { id: string; update: WatchUpdate }[];
+}
+
+/** A set of watches that move together: one client's stream. */
+export interface LiveSubscription {
+  /** Adds watch `id` of the query at `path`; throws NOT_FOUND / BAD_REQUEST for a path that is not a public query. */
+  add(id: string, path: string, args: unknown): void;
+  /** Stops watch `id`. */
+  remove(id: string): void;
+  /**
+   * Asks for a transition at a version that covers the committed transaction `position`
+   * once every watch the commit touched shows it (an empty one when nothing changed).
+   */
+  await(position: string): void;
+  /** Stops every watch. */
+  close(): void;
+}
+
 interface Watch {
   key: string;
   path: string;
   args: unknown;
   auth: UserIdentity | null;
-  listeners: Set<WatchListener>;
-  /** JSON of the last pushed update, to push only changes. */
-  lastJson: string | undefined;
-  lastUpdate: WatchUpdate | undefined;
-  running: Promise<void> | null;
-  dirty: boolean;
+  /** The subscriptions holding it, with how many of their ids name it. */
+  holders: Map<Subscriber, number>;
+  update: WatchUpdate | undefined;
+  /** JSON of `update`, to tell subscriptions only of changes. */
+  json: string | undefined;
+  /**
+   * Positions of the changes that touched its reads after the snapshot its result was
+   * read at (null: a change of unknown position). Empty: the result still holds.
+   */
+  marks: (string | null)[];
 }
 
-/** Change batches kept for runs in flight before they all just run again. */
-const MAX_RECENT_BATCHES = 10_000;
+interface Subscriber {
+  auth: UserIdentity | null;
+  entries: Map<string, Watch>;
+  /** JSON of the last update sent for each id. */
+  sent: Map<string, string>;
+  /**
+   * Positions a transition must cover (see {@link LiveSubscription.await}), with the
+   * number of rounds begun when each was asked for: a round begun after it sees it.
+   */
+  awaiting: { position: string; asked: number }[];
+  /** Rounds in a row that could not send it a consistent transition. */
+  held: number;
+  /** The version of its last transition. */
+  version: Snapshot | null;
+  closed: boolean;
+  onTransition: (transition: Transition) => void;
+}
+
+/** Changes kept while a round runs before its watches all just run again. */
+const MAX_ROUND_CHANGES = 100_000;
+/** Rounds a subscription may be held back before all of its watches run together. */
+const MAX_HELD_ROUNDS = 3;
+/** This server's recent commit positions remembered, so awaiting one needs no log read. */
+const OWN_POSITIONS_KEPT = 10_000;
 
 /** Counters for tests and benchmarks. */
 export interface LiveStats {
   watches: number;
   runs: number;
+  /** Results that differed from the watch's previous one. */
   pushes: number;
+  /** Rounds of runs at one snapshot. */
+  rounds: number;
+  /** Transitions sent to subscriptions. */
+  transitions: number;
 }
 
 /** Options of {@link LiveQueryEngine}. */
@@ -47,34 +108,45 @@ export interface LiveQueryEngineOptions {
 }
 
 /**
- * Keeps watched queries live. A watch is a (function, canonical args, identity) triple;
- * identical watches share one execution. Each run records what it read; a committed
- * change re-runs only the watches whose reads it touches, and a result is pushed only
- * when it differs from the last one. A change arriving during a run makes the watch
- * run once more after it, so after writes stop every watcher holds a fresh result.
+ * Keeps watched queries live, with one consistent view per subscription. A watch is a
+ * (function, canonical args, identity) triple; identical watches share one execution.
+ * Each run records what it read; a committed change marks the watches whose reads it
+ * touches.
+ *
+ * Marked watches re-run in rounds, every run of a round at one database snapshot S
+ * (see `inOneSnapshot`). A subscription then gets one {@link Transition} at S with the
+ * results of its watches that changed, but only once every one of its watches holds at
+ * S: it ran at S, or no change S sees touched it since its own snapshot. When some
+ * watches did not run, that is known only after the change feed has read every commit
+ * S sees (own commits: after the store's commit barrier); until then, or when such a
+ * change is found, the subscription waits for the next round, and after
+ * {@link MAX_HELD_ROUNDS} all of its watches run together. Rounds run one at a time, so
+ * a subscription's versions only move forward.
  */
 export class LiveQueryEngine {
   private readonly watches = new Map<string, Watch>();
   private readonly index = new WatchIndex<Watch>();
   private readonly feed: ChangeFeed;
-  private readonly counters = { runs: 0, pushes: 0 };
-  /**
-   * Changes applied while runs are in flight, numbered: a run may have taken its snapshot
-   * before they committed, and its new reads are not indexed yet, so each run checks the
-   * ones applied since it started against what it read. Trimmed as runs finish.
-   */
-  private readonly recent: { seq: number; changes: Change[] }[] = [];
-  private seq = 0;
-  /** Start numbers of the runs in flight (a run per watch at a time). */
-  private readonly runStarts = new Map<Watch, number>();
+  private readonly counters = { runs: 0, pushes: 0, rounds: 0, transitions: 0 };
+  /** Watches to run in the next round: marked, new, or forced. */
+  private readonly marked = new Set<Watch>();
+  /** Subscriptions with something to send (or a version to reach). */
+  private readonly pending = new Set<Subscriber>();
+  /** Changes applied while a round runs: its runs may have read before or after them. */
+  private roundChanges: { change: Change; position: string | null }[] | null = null;
+  private roundOverflow = false;
+  private round: Promise<void> | null = null;
+  private roundAgain = false;
+  private readonly ownPositions = new Set<string>();
   private unsubscribeCommits: (() => void) | null = null;
+  private stopped = false;
 
   constructor(private readonly options: LiveQueryEngineOptions) {
     const runtime = options.runtime;
     this.feed = new ChangeFeed({
       driver: runtime.driver,
       schemaName: runtime.store.schemaName,
-      onChanges: (changes) => this.applyChanges(changes),
+      onChanges: (changes) => this.applyChanges(changes, null),
       onReset: () => this.rerunAll(),
       ...(options.onError ? { onError: options.onError } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
@@ -85,37 +157,36 @@ export class LiveQueryEngine {
     await this.feed.start();
     this.unsubscribeCommits = this.options.runtime.observeMutations({
       changeLogMode: () => this.feed.changeLogMode(),
-      committed: (changes, mode) => {
+      committed: (changes, mode, position) => {
         // This server's own writes: no need to read them back from the log.
-        this.applyChanges(changes);
+        if (position !== null) this.rememberOwn(position);
+        this.applyChanges(changes, position);
         this.feed.committed(mode);
       },
     });
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribeCommits?.();
     await this.feed.stop();
-    await Promise.all(this.runningWatches());
+    while (this.round) await this.round;
     for (const watch of this.watches.values()) this.index.delete(watch);
     this.watches.clear();
-  }
-
-  private runningWatches(): Promise<void>[] {
-    return [...this.watches.values()].flatMap((watch) => (watch.running ? [watch.running] : []));
+    this.marked.clear();
+    this.pending.clear();
   }
 
   stats(): LiveStats {
     return { watches: this.watches.size, ...this.counters };
   }
 
-  /** Resolves once every change read so far has been applied and every re-run is done. */
+  /** Resolves once every change read so far has been applied and every round is done. */
   async settled(): Promise<void> {
     for (;;) {
       await this.feed.settled();
-      const running = this.runningWatches();
-      if (running.length === 0) return;
-      await Promise.all(running);
+      if (this.round === null) return;
+      await this.round;
     }
   }
 
@@ -125,115 +196,287 @@ export class LiveQueryEngine {
   }
 
   /**
-   * Watches the query at `path` with `args` as `auth`. The listener gets the current
-   * result first, then every change. Throws (NOT_FOUND, BAD_REQUEST) if the path is not
-   * a public query. Returns the function that stops watching.
+   * Opens a subscription for `auth`: a set of watches whose changes arrive together, as
+   * {@link Transition}s to `onTransition` (the first carries each watch's current result).
+   * @example
+   * ```ts
+   * const subscription = engine.subscribe(null, (transition) => send(transition));
+   * subscription.add("a", "accounts.balance", { name: "alice" });
+   * ```
+   */
+  subscribe(auth: UserIdentity | null, onTransition: (transition: Transition) => void): LiveSubscription {
+    const subscriber: Subscriber = {
+      auth,
+      entries: new Map(),
+      sent: new Map(),
+      awaiting: [],
+      held: 0,
+      version: null,
+      closed: false,
+      onTransition,
+    };
+    return {
+      add: (id, path, args) => this.add(subscriber, id, path, args),
+      remove: (id) => this.remove(subscriber, id),
+      await: (position) => this.awaitPosition(subscriber, position),
+      close: () => {
+        subscriber.closed = true;
+        for (const id of [...subscriber.entries.keys()]) this.remove(subscriber, id);
+        this.pending.delete(subscriber);
+      },
+    };
+  }
+
+  /**
+   * Watches the query at `path` with `args` as `auth`, alone. The listener gets the
+   * current result first, then every change. Throws (NOT_FOUND, BAD_REQUEST) if the
+   * path is not a public query. Returns the function that stops watching.
    */
   watch(path: string, args: unknown, auth: UserIdentity | null, listener: WatchListener): () => void {
+    const subscription = this.subscribe(auth, (transition) => {
+      for (const { update } of transition.updates) listener(update);
+    });
+    subscription.add("0", path, args);
+    return () => subscription.close();
+  }
+
+  private add(subscriber: Subscriber, id: string, path: string, args: unknown): void {
     this.check(path);
-    const key = `${path}\u0000${canonicalJson(args ?? {})}\u0000${canonicalJson(auth)}`;
+    if (subscriber.closed) return;
+    this.remove(subscriber, id);
+    const key = `${path}\u0000${canonicalJson(args ?? {})}\u0000${canonicalJson(subscriber.auth)}`;
     let watch = this.watches.get(key);
     if (watch === undefined) {
       watch = {
         key,
         path,
         args: args ?? {},
-        auth,
-        listeners: new Set(),
-        lastJson: undefined,
-        lastUpdate: undefined,
-        running: null,
-        dirty: false,
+        auth: subscriber.auth,
+        holders: new Map(),
+        update: undefined,
+        json: undefined,
+        marks: [],
       };
       this.watches.set(key, watch);
-      watch.listeners.add(listener);
-      this.schedule(watch);
-    } else {
-      watch.listeners.add(listener);
-      if (watch.lastUpdate !== undefined) listener(watch.lastUpdate);
+      this.marked.add(watch);
     }
-    const current = watch;
-    return () => {
-      current.listeners.delete(listener);
-      if (current.listeners.size === 0 && this.watches.get(current.key) === current) {
-        this.watches.delete(current.key);
-        this.index.delete(current);
-      }
-    };
+    watch.holders.set(subscriber, (watch.holders.get(subscriber) ?? 0) + 1);
+    subscriber.entries.set(id, watch);
+    this.pending.add(subscriber);
+    this.requestRound();
   }
 
-  private applyChanges(changes: Change[]): void {
-    if (this.runStarts.size > 0) {
-      if (this.recent.length >= MAX_RECENT_BATCHES) {
-        // Runs this slow under this many writes: run them all again rather than keep more.
-        for (const running of this.runStarts.keys()) running.dirty = true;
-        this.recent.length = 0;
-      }
-      this.recent.push({ seq: ++this.seq, changes });
+  private remove(subscriber: Subscriber, id: string): void {
+    const watch = subscriber.entries.get(id);
+    if (watch === undefined) return;
+    subscriber.entries.delete(id);
+    subscriber.sent.delete(id);
+    const count = (watch.holders.get(subscriber) ?? 1) - 1;
+    if (count > 0) {
+      watch.holders.set(subscriber, count);
+      return;
     }
-    const affected = new Set<Watch>();
+    watch.holders.delete(subscriber);
+    if (watch.holders.size === 0 && this.watches.get(watch.key) === watch) {
+      this.watches.delete(watch.key);
+      this.index.delete(watch);
+      this.marked.delete(watch);
+    }
+  }
+
+  private awaitPosition(subscriber: Subscriber, position: string): void {
+    if (subscriber.closed) return;
+    // Sent already (the transition may still be on its way to the client).
+    if (subscriber.version !== null && snapshotCovers(subscriber.version, position)) return;
+    subscriber.awaiting.push({ position, asked: this.counters.rounds });
+    this.pending.add(subscriber);
+    this.requestRound();
+  }
+
+  private rememberOwn(position: string): void {
+    this.ownPositions.add(position);
+    if (this.ownPositions.size > OWN_POSITIONS_KEPT) {
+      this.ownPositions.delete(this.ownPositions.values().next().value!);
+    }
+  }
+
+  /** Marks the watches `changes` touch; `position` is theirs when they came from one commit of this server. */
+  private applyChanges(changes: Change[], position: string | null): void {
+    if (this.roundChanges !== null) {
+      if (this.roundChanges.length + changes.length > MAX_ROUND_CHANGES) this.roundOverflow = true;
+      else for (const change of changes) this.roundChanges.push({ change, position: change.position ?? position });
+    }
+    let any = false;
     for (const change of changes) {
       for (const watch of this.index.candidates(change)) {
-        if (affected.has(watch)) continue;
-        if (this.index.readsOf(watch).some((read) => changeTouchesRead(change, read))) affected.add(watch);
+        if (!this.index.readsOf(watch).some((read) => changeTouchesRead(change, read))) continue;
+        watch.marks.push(change.position ?? position);
+        this.marked.add(watch);
+        any = true;
       }
     }
-    for (const watch of affected) this.schedule(watch);
+    if (any) this.requestRound();
   }
 
   /** Re-runs every watch (after a reconnect, or when `convoy dev` loads new code). */
   rerunAll(): void {
-    for (const watch of this.watches.values()) this.schedule(watch);
+    for (const watch of this.watches.values()) {
+      watch.marks.push(null);
+      this.marked.add(watch);
+    }
+    this.requestRound();
   }
 
-  private schedule(watch: Watch): void {
-    if (watch.running) {
-      watch.dirty = true;
+  private requestRound(): void {
+    if (this.stopped) return;
+    if (this.round !== null) {
+      this.roundAgain = true;
       return;
     }
-    watch.running = this.run(watch).finally(() => {
-      watch.running = null;
-      if (watch.dirty && this.watches.get(watch.key) === watch) {
-        watch.dirty = false;
-        this.schedule(watch);
-      }
-    });
+    this.round = this.runRound()
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => {
+        this.round = null;
+        const again = this.roundAgain || this.marked.size > 0 || this.pending.size > 0;
+        this.roundAgain = false;
+        if (again) this.requestRound();
+      });
   }
 
-  private async run(watch: Watch): Promise<void> {
-    watch.dirty = false;
-    this.counters.runs++;
-    const start = this.seq;
-    this.runStarts.set(watch, start);
+  /** Runs the marked watches at one snapshot and sends every subscription that holds there its transition. */
+  private async runRound(): Promise<void> {
+    // Let the calls of this tick (a page adding ten watches) join the round.
+    await Promise.resolve();
+    if (this.awaitsOthers()) await this.feed.caughtUp();
+    const batch = [...this.marked];
+    this.marked.clear();
+    for (const watch of batch) watch.marks = [];
+    if (batch.length === 0 && this.pending.size === 0) return;
+    this.counters.rounds++;
+    this.roundChanges = [];
+    this.roundOverflow = false;
+    let snapshot: Snapshot | null = null;
     try {
-      await this.runOnce(watch, start);
-    } finally {
-      this.runStarts.delete(watch);
-      this.trimRecent();
+      await this.options.runtime.store.prepare();
+      await inOneSnapshot(this.options.runtime.driver, async (scope) => {
+        const at = parseSnapshot(scope.snapshot)!;
+        snapshot = at;
+        // Commits this server was making when the snapshot was taken, and (read beside the
+        // runs, in the scope's own transaction) every logged commit the snapshot sees:
+        // once both are applied, a watch that did not run holds at the snapshot unless
+        // one of them marked it.
+        const barrier = this.options.runtime.store.commitBarrier();
+        const logRead = this.feed.readAt(scope.sql);
+        await Promise.all(batch.map((watch) => this.run(watch, scope)));
+        await logRead;
+        await barrier;
+        this.markRoundChanges(batch, at);
+        // Sent before the scope closes: its COMMIT is no reason to wait.
+        for (const subscriber of [...this.pending]) this.settle(subscriber, at);
+      });
+    } catch (error) {
+      if (snapshot === null) {
+        // No snapshot (the database is out of reach): the watches report what their queries would.
+        // They run again when a change touches them or the feed reconnects, as any failed run.
+        const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
+        for (const watch of batch) this.setResult(watch, update);
+        this.roundChanges = null;
+        this.sendUnchecked();
+        return;
+      }
+      // The round was done; only closing the scope failed.
+      this.options.onError?.(error);
     }
   }
 
-  /** Drops the changes every run in flight started after. */
-  private trimRecent(): void {
-    let oldest = Infinity;
-    for (const start of this.runStarts.values()) oldest = Math.min(oldest, start);
-    let drop = 0;
-    while (drop < this.recent.length && this.recent[drop]!.seq <= oldest) drop++;
-    if (drop > 0) this.recent.splice(0, drop);
-  }
-
-  /** True when a change applied since `start` touches one of `reads`. */
-  private changedSince(start: number, reads: Read[]): boolean {
-    for (const batch of this.recent) {
-      if (batch.seq <= start) continue;
-      for (const change of batch.changes) {
-        if (reads.some((read) => changeTouchesRead(change, read))) return true;
-      }
+  /** True when a subscription waits for a commit this server did not make (the feed must read it). */
+  private awaitsOthers(): boolean {
+    for (const subscriber of this.pending) {
+      if (subscriber.awaiting.some(({ position }) => !this.ownPositions.has(position))) return true;
     }
     return false;
   }
 
-  private async runOnce(watch: Watch, start: number): Promise<void> {
+  /** Marks the round's watches with the changes applied during it that their snapshot does not see. */
+  private markRoundChanges(batch: Watch[], at: Snapshot): void {
+    const changes = this.roundChanges ?? [];
+    this.roundChanges = null;
+    for (const watch of batch) {
+      if (this.roundOverflow) {
+        watch.marks.push(null);
+        this.marked.add(watch);
+        continue;
+      }
+      const reads = this.index.readsOf(watch);
+      for (const { change, position } of changes) {
+        if (position !== null && snapshotCovers(at, position)) continue;
+        if (reads.some((read) => changeTouchesRead(change, read))) {
+          watch.marks.push(position);
+          this.marked.add(watch);
+        }
+      }
+    }
+  }
+
+  /** Sends `subscriber` its transition at `at` when all of its watches hold there; else holds it back. */
+  private settle(subscriber: Subscriber, at: Snapshot): void {
+    if (subscriber.closed) {
+      this.pending.delete(subscriber);
+      return;
+    }
+    for (const watch of subscriber.entries.values()) {
+      const holds =
+        watch.update !== undefined &&
+        !watch.marks.some((position) => position === null || snapshotCovers(at, position));
+      if (holds) continue;
+      if (++subscriber.held >= MAX_HELD_ROUNDS) {
+        for (const held of subscriber.entries.values()) this.marked.add(held);
+      }
+      return;
+    }
+    subscriber.held = 0;
+    const awaited = subscriber.awaiting.length > 0;
+    // A position a round begun after it does not see is none of this database's commits: dropped.
+    const round = this.counters.rounds;
+    subscriber.awaiting = subscriber.awaiting.filter(
+      ({ position, asked }) => asked >= round && !snapshotCovers(at, position),
+    );
+    if (subscriber.awaiting.length === 0) this.pending.delete(subscriber);
+    const updates = this.changedEntries(subscriber);
+    if (updates.length === 0 && !awaited) return;
+    subscriber.version = at;
+    this.counters.transitions++;
+    subscriber.onTransition({ version: at.text, updates });
+  }
+
+  /**
+   * After a round with no snapshot: sends what changed at the subscriptions' last
+   * versions, and lets their waiters go (the client stops waiting when told nothing).
+   */
+  private sendUnchecked(): void {
+    for (const subscriber of [...this.pending]) {
+      this.pending.delete(subscriber);
+      subscriber.awaiting = [];
+      const updates = subscriber.closed ? [] : this.changedEntries(subscriber);
+      if (updates.length === 0) continue;
+      this.counters.transitions++;
+      subscriber.onTransition({ version: subscriber.version?.text ?? "0:0:", updates });
+    }
+  }
+
+  /** The updates of `subscriber`'s watches not sent to it yet, now recorded as sent. */
+  private changedEntries(subscriber: Subscriber): { id: string; update: WatchUpdate }[] {
+    const updates: { id: string; update: WatchUpdate }[] = [];
+    for (const [id, watch] of subscriber.entries) {
+      if (watch.update === undefined || subscriber.sent.get(id) === watch.json) continue;
+      subscriber.sent.set(id, watch.json!);
+      updates.push({ id, update: watch.update });
+    }
+    return updates;
+  }
+
+  private async run(watch: Watch, scope: SnapshotScope): Promise<void> {
+    this.counters.runs++;
     const reads: Read[] = [];
     let update: WatchUpdate;
     try {
@@ -241,31 +484,34 @@ export class LiveQueryEngine {
         kind: "query",
         auth: watch.auth,
         onRead: (read) => reads.push(read),
+        scope,
       });
       update = { value: value === undefined ? null : value };
     } catch (error) {
-      if (!isConvoyError(error) || error.code === "INTERNAL_SERVER_ERROR") {
-        this.options.onError?.(error);
-        update = { error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } };
-      } else {
-        update = {
-          error: {
-            code: error.code,
-            message: error.message,
-            ...(error.data !== undefined ? { data: error.data } : {}),
-          },
-        };
-      }
+      update = errorUpdate(error, this.options.onError);
     }
     if (this.watches.get(watch.key) !== watch) return;
     this.index.set(watch, reads);
-    // Committed during the run, perhaps after its snapshot: run again after this one.
-    if (this.changedSince(start, reads)) watch.dirty = true;
-    const json = JSON.stringify(update);
-    if (json === watch.lastJson) return;
-    watch.lastJson = json;
-    watch.lastUpdate = update;
-    this.counters.pushes++;
-    for (const listener of [...watch.listeners]) listener(update);
+    this.setResult(watch, update);
   }
+
+  private setResult(watch: Watch, update: WatchUpdate): void {
+    const json = JSON.stringify(update);
+    if (json === watch.json) return;
+    watch.json = json;
+    watch.update = update;
+    this.counters.pushes++;
+    for (const subscriber of watch.holders.keys()) this.pending.add(subscriber);
+  }
+}
+
+/** A query's error as watchers see it: its own code and message, or an opaque internal error. */
+function errorUpdate(error: unknown, onError: ((error: unknown) => void) | undefined): WatchUpdate {
+  if (!isConvoyError(error) || error.code === "INTERNAL_SERVER_ERROR") {
+    onError?.(error);
+    return { error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } };
+  }
+  return {
+    error: { code: error.code, message: error.message, ...(error.data !== undefined ? { data: error.data } : {}) },
+  };
 }

@@ -1,4 +1,5 @@
 import { ConvoyError } from "../errors.js";
+import { isPosition, parseSnapshot } from "./snapshotVersion.js";
 
 /**
  * Convoy's live wire protocol, shared by the server (`GET /api/subscribe`,
@@ -11,7 +12,7 @@ import { ConvoyError } from "../errors.js";
  * const url = `${base}/api/subscribe?${PROTOCOL_PARAM}=${LIVE_PROTOCOL_VERSION}&watches=[]`;
  * ```
  */
-export const LIVE_PROTOCOL_VERSION = 1;
+export const LIVE_PROTOCOL_VERSION = 2;
 
 /** The query parameter a client states its protocol version in (`?protocol=1`). */
 export const PROTOCOL_PARAM = "protocol";
@@ -20,9 +21,14 @@ export const PROTOCOL_PARAM = "protocol";
 export const LiveEvent = {
   /** First on every stream: `{ streamId, maxWatches }`. */
   ready: "ready",
-  /** A watch's current result, then each change: `{ id, value }`. */
-  result: "result",
-  /** A watch's query failed or was refused: `{ id, error }`. */
+  /**
+   * New results of some of the stream's watches, all read at one snapshot `version`:
+   * `{ version, results: [{ id, value } | { id, error }] }`. The stream's other watches
+   * hold at `version` too, so a client applies it in one step. Empty `results`: the
+   * answer to an `await`.
+   */
+  transition: "transition",
+  /** A watch was refused (unknown query, stream full): `{ id, error }`. */
   queryError: "queryError",
 } as const;
 
@@ -45,10 +51,13 @@ export interface ReadyMessage {
   maxWatches: number;
 }
 
-/** `result`: the current result of watch `id`. */
-export interface ResultMessage {
-  id: string;
-  value: unknown;
+/** One watch's new result in a transition: its value, or the error its query throws. */
+export type TransitionResult = { id: string; value: unknown } | { id: string; error: WireError };
+
+/** `transition`: new results at snapshot `version` (see runtime/protocol/snapshotVersion.ts). */
+export interface TransitionMessage {
+  version: string;
+  results: TransitionResult[];
 }
 
 /** `queryError`: why watch `id` has no result. */
@@ -60,7 +69,7 @@ export interface QueryErrorMessage {
 /** Each event's data, by event name. */
 export interface LiveMessages {
   [LiveEvent.ready]: ReadyMessage;
-  [LiveEvent.result]: ResultMessage;
+  [LiveEvent.transition]: TransitionMessage;
   [LiveEvent.queryError]: QueryErrorMessage;
 }
 
@@ -71,10 +80,15 @@ export interface WatchRequest {
   args?: unknown;
 }
 
-/** The body of `POST /api/subscribe/<streamId>`. */
+/**
+ * The body of `POST /api/subscribe/<streamId>`: watches to add and remove, and/or a
+ * position (a mutation's answer carries it) the stream must send a transition covering,
+ * once every watch the commit touched shows it.
+ */
 export interface SubscribeChange {
   add?: WatchRequest[];
   remove?: string[];
+  await?: string;
 }
 
 const WATCH_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -134,16 +148,26 @@ export function parseWatchRequests(value: unknown): WatchRequest[] {
 }
 
 /** Checks the body of `POST /api/subscribe/<streamId>`. Throws BAD_REQUEST. */
-export function parseSubscribeChange(body: unknown): Required<SubscribeChange> {
-  if (!isObject(body)) throw badRequest('The body must be { "add": [{ "id", "path", "args" }], "remove": ["id"] }');
-  const { add, remove, ...rest } = body;
+export function parseSubscribeChange(body: unknown): Omit<Required<SubscribeChange>, "await"> & { await?: string } {
+  if (!isObject(body))
+    throw badRequest('The body must be { "add": [{ "id", "path", "args" }], "remove": ["id"], "await": "<position>" }');
+  const { add, remove, await: position, ...rest } = body;
   if (Object.keys(rest).length > 0)
-    throw badRequest(`Unknown field(s) ${Object.keys(rest).join(", ")}: send "add" and "remove"`);
+    throw badRequest(`Unknown field(s) ${Object.keys(rest).join(", ")}: send "add", "remove" or "await"`);
   const removals = remove === undefined ? [] : remove;
   if (!Array.isArray(removals) || removals.some((id) => typeof id !== "string")) {
     throw badRequest('"remove" is an array of watch ids');
   }
-  return { add: add === undefined ? [] : parseWatchRequests(add), remove: removals as string[] };
+  if (position !== undefined && !isPosition(position)) {
+    throw badRequest(
+      '"await" is a mutation\'s position as its answer gave it: a transaction id in decimal, e.g. "7391"',
+    );
+  }
+  return {
+    add: add === undefined ? [] : parseWatchRequests(add),
+    remove: removals as string[],
+    ...(position !== undefined ? { await: position } : {}),
+  };
 }
 
 function protocolError(event: string, problem: string, data: string): ConvoyError {
@@ -181,14 +205,23 @@ export function parseReady(data: string): ReadyMessage {
 }
 
 /**
- * Reads a `result` event's data; throws a PROTOCOL_ERROR ConvoyError when it is not one
- * (its `data.id` names the watch when the id could be read).
+ * Reads a `transition` event's data; throws a PROTOCOL_ERROR ConvoyError when it is not
+ * one, so that no part of it is applied.
  */
-export function parseResult(data: string): ResultMessage {
-  const message = parseEventJson(LiveEvent.result, data);
-  if (typeof message.id !== "string") throw protocolError(LiveEvent.result, "has no watch id", data);
-  if (!("value" in message)) throw withWatch(protocolError(LiveEvent.result, "has no value", data), message.id);
-  return { id: message.id, value: message.value };
+export function parseTransition(data: string): TransitionMessage {
+  const message = parseEventJson(LiveEvent.transition, data);
+  const { version, results } = message;
+  if (typeof version !== "string" || parseSnapshot(version) === null)
+    throw protocolError(LiveEvent.transition, "has no snapshot version", data);
+  if (!Array.isArray(results)) throw protocolError(LiveEvent.transition, "has no results array", data);
+  const checked = results.map((result: unknown): TransitionResult => {
+    if (!isObject(result) || typeof result.id !== "string")
+      throw protocolError(LiveEvent.transition, "has a result without a watch id", data);
+    if ("value" in result) return { id: result.id, value: result.value };
+    if (isWireError(result.error)) return { id: result.id, error: result.error };
+    throw protocolError(LiveEvent.transition, `has a result for ${result.id} with neither value nor error`, data);
+  });
+  return { version, results: checked };
 }
 
 /** Reads a `queryError` event's data; throws a PROTOCOL_ERROR ConvoyError when it is not one. */

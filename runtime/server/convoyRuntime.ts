@@ -12,7 +12,7 @@ import { JobWriter } from "../scheduler/jobWriter.js";
 import type { TransactionContext } from "../store/transactionContext.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
 import { canonicalJson } from "../store/canonicalJson.js";
-import type { DocumentStore, MutationObserver, TransactionOptions } from "../store/documentStore.js";
+import type { DocumentStore, MutationObserver, MutationOptions } from "../store/documentStore.js";
 import { createDocumentStore } from "./createDocumentStore.js";
 import { lostDatabaseError } from "../store/lostDatabase.js";
 import { MUTATION_ID_PATTERN } from "../store/mutationRecords.js";
@@ -30,7 +30,7 @@ export interface ConvoyRuntimeOptions {
 }
 
 /** How a call reaches a function. */
-export interface CallOptions extends TransactionOptions {
+export interface CallOptions extends Omit<MutationOptions, "call"> {
   auth?: UserIdentity | null;
   /** The kind the caller expects; a mismatch is a BAD_REQUEST. */
   kind?: FunctionKind;

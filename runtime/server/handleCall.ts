@@ -13,13 +13,14 @@ export interface CallRequest {
 /** What to send back. */
 export interface CallResponse {
   status: number;
-  body: { value: unknown } | ErrorBody;
+  body: { value: unknown; position?: string } | ErrorBody;
 }
 
 /**
  * The framework-free core of `POST /api/query`, `POST /api/mutation` and `POST /api/action`: the body is
  * `{ "path": "projects.listProjects", "args": { ... } }` (a mutation may add a
- * `"mutationId"`, see `CallOptions`), the answer `{ "value": ... }`
+ * `"mutationId"`, see `CallOptions`), the answer `{ "value": ... }` (a mutation's with
+ * `"position"`, its commit's transaction id, when it wrote: see docs/live.md)
  * or `{ "error": { code, message, data? } }` with a matching status.
  * @internal
  */
@@ -47,12 +48,17 @@ export async function handleCall(
     if (mutationId !== undefined && typeof mutationId !== "string") {
       throw badRequestBody('"mutationId" must be a string, e.g. crypto.randomUUID()');
     }
+    let position: string | null = null;
     const value = await runtime.call(path, args, {
       kind: request.kind,
       auth: request.auth,
       ...(mutationId !== undefined ? { mutationId } : {}),
+      ...(request.kind === "mutation" ? { onCommit: (committed: string | null) => void (position = committed) } : {}),
     });
-    return { status: 200, body: { value: value === undefined ? null : value } };
+    return {
+      status: 200,
+      body: { value: value === undefined ? null : value, ...(position !== null ? { position } : {}) },
+    };
   } catch (error) {
     return errorResponse(error, options);
   }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ConvoyError, isConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
-import type { LiveQueryEngine, WatchUpdate } from "../live/liveQueryEngine.js";
+import type { LiveQueryEngine, LiveSubscription, Transition } from "../live/liveQueryEngine.js";
 import { checkArgsDepth } from "../functions/runFunction.js";
 import { canonicalJson } from "../store/canonicalJson.js";
 import {
@@ -37,7 +37,10 @@ interface Stream {
   response: ServerResponse;
   identity: string;
   auth: UserIdentity | null;
-  watches: Map<string, () => void>;
+  /** The stream's watches, moving together (see `LiveQueryEngine.subscribe`). */
+  subscription: LiveSubscription;
+  /** Ids of the watches it holds. */
+  watches: Set<string>;
   heartbeat: NodeJS.Timeout | undefined;
   /** Gives the client's stream slot back. */
   release: () => void;
@@ -55,10 +58,13 @@ function badRequest(message: string): ConvoyError {
  * `{ "add": [...], "remove": ["id"] }` without a new connection.
  *
  * Events and shapes are `runtime/protocol/liveProtocol.ts`'s: `ready` `{ streamId, maxWatches }`,
- * `result` `{ id, value }` (first the current result, then each change), `queryError`
- * `{ id, error }`. A client states its protocol version with `?protocol=<n>` (none means
- * the current one); another version is refused with 426. A comment line every 15 s
- * keeps the stream open through proxies. Closing the stream releases its watches.
+ * `transition` `{ version, results }` (the new results of several watches, all read at
+ * the snapshot `version`; the first carries each watch's current result), `queryError`
+ * `{ id, error }` for a refused watch. `{ "await": position }` in the POST asks for a
+ * transition covering a mutation's commit. A client states its protocol version with
+ * `?protocol=<n>` (none means the current one); another version is refused with 426. A
+ * comment line every 15 s keeps the stream open through proxies. Closing the stream
+ * releases its watches.
  */
 export class SseStreams {
   private readonly streams = new Map<string, Stream>();
@@ -92,12 +98,14 @@ export class SseStreams {
       this.fail(response, error);
       return;
     }
+    const subscription = this.options.engine.subscribe(auth, (transition) => this.sendTransition(stream, transition));
     const stream: Stream = {
       id: randomBytes(16).toString("base64url"),
       response,
       identity: canonicalJson(auth),
       auth,
-      watches: new Map(),
+      subscription,
+      watches: new Set(),
       heartbeat: undefined,
       release: () => {},
     };
@@ -183,18 +191,22 @@ export class SseStreams {
   /** Starts a checked watch; if it cannot start after all, the client gets a queryError for it. */
   private add(stream: Stream, watch: WatchRequest): void {
     try {
-      const stop = this.options.engine.watch(watch.path, watch.args, stream.auth, (update: WatchUpdate) => {
-        if ("value" in update) this.send(stream, LiveEvent.result, { id: watch.id, value: update.value });
-        else this.sendError(stream, watch.id, update.error);
-      });
-      stream.watches.set(watch.id, stop);
+      stream.subscription.add(watch.id, watch.path, watch.args);
+      stream.watches.add(watch.id);
     } catch (error) {
       this.sendError(stream, watch.id, errorResponse(error).body.error);
     }
   }
 
+  private sendTransition(stream: Stream, transition: Transition): void {
+    this.send(stream, LiveEvent.transition, {
+      version: transition.version,
+      results: transition.updates.map(({ id, update }) => ({ id, ...update })),
+    });
+  }
+
   /**
-   * `POST /api/subscribe/<streamId>` with `{ add?, remove? }`, from the identity that
+   * `POST /api/subscribe/<streamId>` with `{ add?, remove?, await? }`, from the identity that
    * opened the stream; `protocol` is the request's `?protocol` parameter. Returns the
    * status and body to answer with.
    */
@@ -211,7 +223,7 @@ export class SseStreams {
       if (stream === undefined || stream.identity !== canonicalJson(auth)) {
         throw new ConvoyError({ code: "NOT_FOUND", message: "No such stream: open a new one with GET /api/subscribe" });
       }
-      const { add: additions, remove: removals } = parseSubscribeChange(body);
+      const { add: additions, remove: removals, await: position } = parseSubscribeChange(body);
       // Everything is checked before anything changes: a refused request leaves the stream as it was.
       const removed = new Set(removals.filter((id) => stream.watches.has(id)));
       const kept = stream.watches.size - removed.size;
@@ -224,10 +236,11 @@ export class SseStreams {
         checkArgsDepth(watch.path, watch.args);
       });
       for (const id of removed) {
-        stream.watches.get(id)?.();
+        stream.subscription.remove(id);
         stream.watches.delete(id);
       }
       for (const watch of additions) this.add(stream, watch);
+      if (position !== undefined) stream.subscription.await(position);
       return { status: 200, body: { ok: true, watches: [...stream.watches.keys()] } };
     } catch (error) {
       return errorResponse(error);
@@ -254,7 +267,7 @@ export class SseStreams {
     this.streams.delete(stream.id);
     clearInterval(stream.heartbeat);
     stream.release();
-    for (const stop of stream.watches.values()) stop();
+    stream.subscription.close();
     stream.watches.clear();
   }
 

@@ -14,6 +14,8 @@ export interface Change {
   id: string | null;
   before: ChangedDocument | null;
   after: ChangedDocument | null;
+  /** The committed transaction's id as text (`xid8`), where the reader knows it (the change log). */
+  position?: string;
 }
 
 /** Receives every write a mutation makes, in order. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { sqlState, type Driver } from "../drivers/driver.js";
+import type { SnapshotScope } from "../drivers/snapshotScope.js";
 import { ConvoyError, isConvoyError } from "../errors.js";
 import type { GenericDataModel } from "../schema/dataModel.js";
 import type { SchemaDefinition } from "../schema/defineSchema.js";
@@ -58,14 +59,19 @@ export interface DocumentStoreOptions<TSchema extends SchemaDefinition> {
 export interface MutationObserver {
   /** The `convoy.mutation` setting for the next attempt (see `changeTriggerFunctionSql`). */
   changeLogMode(): string;
-  /** An attempt's writes, after it committed (or when whether it did is unknown). */
-  committed(changes: Change[], mode: string): void;
+  /**
+   * An attempt's writes, after it committed (or when whether it did is unknown), with
+   * its position: the transaction id (`pg_current_xact_id()` as text), null when unknown.
+   */
+  committed(changes: Change[], mode: string, position: string | null): void;
 }
 
 /** Options of one transaction. */
 export interface TransactionOptions {
   /** Called with every read the function makes (the live-query engine's read set). */
   onRead?: ReadListener;
+  /** Reads at this scope's snapshot (queries only; see `inOneSnapshot`). */
+  scope?: SnapshotScope;
 }
 
 /** Options of one mutation. */
@@ -75,6 +81,11 @@ export interface MutationOptions extends TransactionOptions {
    * is returned and nothing runs; otherwise the result is recorded with the writes.
    */
   call?: MutationCallId;
+  /**
+   * Told the mutation's position once it committed: its transaction id as text (null
+   * when it wrote nothing). Not called when a named call returns its recorded result.
+   */
+  onCommit?: (position: string | null) => void;
 }
 
 /** Without an observer: log quietly (see changeTriggerFunctionSql), tell nobody. */
@@ -138,6 +149,8 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
   readonly layouts: TableLayouts;
   private readonly recordRetentionMs: number;
   private lastRecordPrune = 0;
+  /** Mutations between sending COMMIT and telling the observer (see {@link commitBarrier}). */
+  private readonly committing = new Set<Promise<void>>();
 
   constructor(options: DocumentStoreOptions<SchemaDefinition>) {
     this.observer = options.observer ?? (() => null);
@@ -147,6 +160,24 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     this.layouts = new TableLayouts(this.schema, this.schemaName);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 10);
     this.recordRetentionMs = options.mutationRecordRetentionMs ?? DEFAULT_MUTATION_RECORD_RETENTION_MS;
+  }
+
+  /**
+   * Resolves once every mutation that had begun to commit when it was called has
+   * finished: committed and told its observer, or failed. A snapshot taken before the
+   * call sees no commit whose writes the observer has not been told of after it.
+   */
+  commitBarrier(): Promise<void> {
+    return Promise.all([...this.committing]).then(() => {});
+  }
+
+  /**
+   * Reads how each table is stored, if not read yet. Call it before opening a snapshot
+   * scope on a driver that runs one transaction at a time: inside one, the store could
+   * not read it.
+   */
+  async prepare(): Promise<void> {
+    if (!this.layouts.loaded) await this.layouts.load(this.driver);
   }
 
   /**
@@ -162,7 +193,9 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       try {
         return await this.attempt("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn, options);
       } catch (error) {
-        if (!(await this.layoutChanged(error, version))) throw error;
+        // In a snapshot scope the layouts cannot be read again (it may hold the only
+        // connection), and the scope's snapshot would not see the new shape anyway.
+        if (options.scope !== undefined || !(await this.layoutChanged(error, version))) throw error;
       }
     }
   }
@@ -207,20 +240,31 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       const setup = `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; SET LOCAL convoy.mutation = ${quoteLiteral(mode)}; LOCK TABLE ${lockTable} IN ${lockMode} MODE`;
       const changes: Change[] = [];
       const onWrite = observer === UNOBSERVED ? undefined : (change: Change) => void changes.push(change);
-      const committed = () => observer.committed(changes, mode);
       let committing = false;
-      const onCommitting = () => void (committing = true);
+      let finishCommit = () => {};
+      const onCommitting = () => {
+        committing = true;
+        const finished = new Promise<void>((resolve) => (finishCommit = resolve));
+        this.committing.add(finished);
+        void finished.then(() => this.committing.delete(finished));
+      };
+      let position: Promise<{ xid: string | null }[]> | undefined;
       try {
-        const beforeCommit = call
-          ? (tx: TransactionContext["sql"], value: unknown) => queueMutationRecord(tx, this.schemaName, call, value)
-          : undefined;
+        const beforeCommit = (tx: TransactionContext["sql"], value: unknown) => {
+          if (call) queueMutationRecord(tx, this.schemaName, call, value);
+          position = tx.queueQuery<{ xid: string | null }>("SELECT pg_current_xact_id_if_assigned()::text AS xid");
+        };
         const value = await this.attempt(setup, fn, { ...options, onWrite, onCommitting, beforeCommit });
-        committed();
+        const xid = (await position!)[0]?.xid ?? null;
+        observer.committed(changes, mode, xid);
+        finishCommit();
+        options.onCommit?.(xid);
         if (call) this.pruneRecordsNowAndThen();
         return value;
       } catch (error) {
         // The connection was lost at COMMIT: it may have committed, so watches re-run rather than miss it.
-        if (committing && sqlState(error) === undefined) committed();
+        if (committing && sqlState(error) === undefined) observer.committed(changes, mode, null);
+        finishCommit();
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
         if (recorded) return recorded.value as T;
         // A statement error (it has a SQLSTATE) means nothing committed, even at COMMIT.
@@ -277,7 +321,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     },
   ): Promise<T> {
     if (!this.layouts.loaded) await this.layouts.load(this.driver);
-    return this.driver
+    return (options.scope ?? this.driver)
       .transaction(setup, async (tx) => {
         const guarded = new GuardedExecutor(tx);
         const ctx: TransactionContext = {

@@ -18,6 +18,15 @@ export class GuardedExecutor implements TransactionExecutor {
     this.inner.queue(text, params);
   }
 
+  queueQuery<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+    this.checkOpen();
+    const rows = this.inner.queueQuery<TRow>(text, params);
+    rows.catch((error: unknown) => {
+      this.firstError ??= error;
+    });
+    return rows;
+  }
+
   async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
     this.checkOpen();
     try {

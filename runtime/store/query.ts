@@ -253,6 +253,7 @@ export class QueryImpl {
             return [];
           },
           queue: () => {},
+          queueQuery: async () => [],
         },
       },
       this.state,

@@ -5,7 +5,7 @@ import {
   LIVE_PROTOCOL_VERSION,
   parseQueryError,
   parseReady,
-  parseResult,
+  parseTransition,
   parseSubscribeChange,
   parseWatchRequests,
   protocolErrorWatch,
@@ -87,13 +87,23 @@ describe("requests the server reads", () => {
     expect(thrown(() => parseSubscribeChange({ drop: [] })).message).toMatch(/Unknown field\(s\) drop/);
     expect(thrown(() => parseSubscribeChange({ remove: [1] })).message).toMatch(/array of watch ids/);
     expect(thrown(() => parseSubscribeChange({ remove: [1] })).code).toBe("BAD_REQUEST");
+    expect(parseSubscribeChange({ await: "7391" })).toEqual({ add: [], remove: [], await: "7391" });
+    expect(thrown(() => parseSubscribeChange({ await: 7391 })).message).toMatch(/"await" is a mutation's position/);
+    expect(thrown(() => parseSubscribeChange({ await: "latest" })).code).toBe("BAD_REQUEST");
   });
 });
 
 describe("events the client reads", () => {
   it("parses well-formed events", () => {
     expect(parseReady('{"streamId":"s1","maxWatches":256}')).toEqual({ streamId: "s1", maxWatches: 256 });
-    expect(parseResult('{"id":"w0","value":null}')).toEqual({ id: "w0", value: null });
+    expect(parseTransition('{"version":"10:12:11","results":[{"id":"w0","value":null}]}')).toEqual({
+      version: "10:12:11",
+      results: [{ id: "w0", value: null }],
+    });
+    expect(
+      parseTransition('{"version":"5:5:","results":[{"id":"w1","error":{"code":"FORBIDDEN","message":"no"}}]}'),
+    ).toEqual({ version: "5:5:", results: [{ id: "w1", error: { code: "FORBIDDEN", message: "no" } }] });
+    expect(parseTransition('{"version":"5:5:","results":[]}').results).toEqual([]);
     expect(parseQueryError('{"id":"w0","error":{"code":"NOT_FOUND","message":"gone","data":1}}')).toEqual({
       id: "w0",
       error: { code: "NOT_FOUND", message: "gone", data: 1 },
@@ -101,17 +111,20 @@ describe("events the client reads", () => {
   });
 
   it("refuses malformed events with PROTOCOL_ERROR, naming the watch when it can", () => {
-    const notJson = thrown(() => parseResult("<html>"));
+    const notJson = thrown(() => parseTransition("<html>"));
     expect(notJson.code).toBe("PROTOCOL_ERROR");
-    expect(notJson.message).toMatch(/"result" event is not JSON \(<html>\).*live protocol 1/);
+    expect(notJson.message).toMatch(/"transition" event is not JSON \(<html>\).*live protocol 2/);
     expect(protocolErrorWatch(notJson)).toBeUndefined();
 
-    const noValue = thrown(() => parseResult('{"id":"w3"}'));
-    expect(noValue.message).toMatch(/has no value/);
-    expect(protocolErrorWatch(noValue)).toBe("w3");
+    const noValue = thrown(() => parseTransition('{"version":"1:1:","results":[{"id":"w3"}]}'));
+    expect(noValue.message).toMatch(/for w3 with neither value nor error/);
 
-    expect(thrown(() => parseResult("[1]")).message).toMatch(/not a JSON object/);
-    expect(thrown(() => parseResult('{"value":1}')).message).toMatch(/no watch id/);
+    expect(thrown(() => parseTransition("[1]")).message).toMatch(/not a JSON object/);
+    expect(thrown(() => parseTransition('{"version":"1:1:","results":[{"value":1}]}')).message).toMatch(
+      /without a watch id/,
+    );
+    expect(thrown(() => parseTransition('{"version":"latest","results":[]}')).message).toMatch(/no snapshot version/);
+    expect(thrown(() => parseTransition('{"version":"1:1:","results":{}}')).message).toMatch(/no results array/);
     expect(thrown(() => parseReady('{"maxWatches":2}')).message).toMatch(/no streamId/);
     expect(thrown(() => parseReady('{"streamId":"s","maxWatches":0}')).message).toMatch(/no whole maxWatches/);
     const badError = thrown(() => parseQueryError('{"id":"w1","error":"boom"}'));
@@ -120,7 +133,7 @@ describe("events the client reads", () => {
   });
 
   it("shortens a long malformed payload in the message", () => {
-    const error = thrown(() => parseResult("x".repeat(5000)));
+    const error = thrown(() => parseTransition("x".repeat(5000)));
     expect(error.message.length).toBeLessThan(600);
   });
 });

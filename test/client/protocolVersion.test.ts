@@ -55,8 +55,9 @@ describe("protocol version on the wire", () => {
     stop();
     stopOther();
     const subscribe = urls.filter((url) => url.includes("/api/subscribe"));
-    expect(subscribe.some((url) => /\/api\/subscribe\?protocol=1&watches=/.test(url))).toBe(true);
-    expect(subscribe.some((url) => /\/api\/subscribe\/[^?]+\?protocol=1$/.test(url))).toBe(true);
+    const stated = `protocol=${LIVE_PROTOCOL_VERSION}`;
+    expect(subscribe.some((url) => url.includes(`/api/subscribe?${stated}&watches=`))).toBe(true);
+    expect(subscribe.some((url) => new RegExp(`/api/subscribe/[^?]+\\?${stated}$`).test(url))).toBe(true);
   });
 
   it("a request without a version is the current version (curl), another is 426 with both versions", async () => {
@@ -72,11 +73,13 @@ describe("protocol version on the wire", () => {
     expect(await other.json()).toEqual({
       error: {
         code: "UPGRADE_REQUIRED",
-        message: expect.stringMatching(/speaks Convoy's live protocol 2, the server speaks 1: upgrade convoy/),
-        data: { clientProtocol: 2, serverProtocol: 1 },
+        message: expect.stringContaining(
+          `speaks Convoy's live protocol ${LIVE_PROTOCOL_VERSION + 1}, the server speaks ${LIVE_PROTOCOL_VERSION}: upgrade convoy`,
+        ),
+        data: { clientProtocol: LIVE_PROTOCOL_VERSION + 1, serverProtocol: LIVE_PROTOCOL_VERSION },
       },
     });
-    const post = await fetch(`${server.url}/api/subscribe/any?protocol=2`, {
+    const post = await fetch(`${server.url}/api/subscribe/any?protocol=${LIVE_PROTOCOL_VERSION + 1}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: "{}",
@@ -90,10 +93,13 @@ describe("protocol version on the wire", () => {
 
   it("a client of another version reports the 426 to every watch once and stops retrying", async () => {
     let opened = 0;
-    // The client's requests, rewritten to state version 2: a client built for another protocol.
+    // The client's requests, rewritten to state the next version: a client built for another protocol.
     const client = newClient({
       fetch: (input, init) => {
-        const url = (input as string).replace(`protocol=${LIVE_PROTOCOL_VERSION}`, "protocol=2");
+        const url = (input as string).replace(
+          `protocol=${LIVE_PROTOCOL_VERSION}`,
+          `protocol=${LIVE_PROTOCOL_VERSION + 1}`,
+        );
         if (url.includes("/api/subscribe?")) opened++;
         return fetch(url, init);
       },
@@ -114,8 +120,13 @@ describe("protocol version on the wire", () => {
     );
     await expect.poll(() => errors.slice(0, 2).map((list) => list.length), { timeout: 10_000 }).toEqual([1, 1]);
     expect(errors[0]![0]!.code).toBe("UPGRADE_REQUIRED");
-    expect(errors[0]![0]!.message).toMatch(/live protocol 2, the server speaks 1/);
-    expect(errors[0]![0]!.data).toEqual({ clientProtocol: 2, serverProtocol: 1 });
+    expect(errors[0]![0]!.message).toContain(
+      `live protocol ${LIVE_PROTOCOL_VERSION + 1}, the server speaks ${LIVE_PROTOCOL_VERSION}`,
+    );
+    expect(errors[0]![0]!.data).toEqual({
+      clientProtocol: LIVE_PROTOCOL_VERSION + 1,
+      serverProtocol: LIVE_PROTOCOL_VERSION,
+    });
     // Backoff would have retried at 250, 500 and 1000 ms: nothing is retried.
     await sleep(2000);
     expect(opened).toBe(1);
@@ -159,14 +170,14 @@ describe("malformed events from the server", () => {
     }
   });
 
-  it("a malformed result or queryError is reported to its watch and never applied", async () => {
+  it("a malformed transition or queryError is reported and never applied, not even in part", async () => {
     const fake = await fakeStreamServer(
       [
         'event: ready\ndata: {"streamId":"s","maxWatches":8}\n\n',
-        "event: result\ndata: <html>not json</html>\n\n",
-        'event: result\ndata: {"id":"w1"}\n\n',
+        "event: transition\ndata: <html>not json</html>\n\n",
+        'event: transition\ndata: {"version":"5:5:","results":[{"id":"w0","value":["half"]},{"id":"w1"}]}\n\n',
         'event: queryError\ndata: {"id":"w1","error":"boom"}\n\n',
-        'event: result\ndata: {"id":"w0","value":["fine"]}\n\n',
+        'event: transition\ndata: {"version":"6:6:","results":[{"id":"w0","value":["fine"]}]}\n\n',
       ].join(""),
     );
     fakes.push(fake.server);
@@ -181,13 +192,14 @@ describe("malformed events from the server", () => {
         (value) => updates[i]!.push(value),
         (error) => errors[i]!.push(error),
       );
-    await expect.poll(() => errors.map((list) => list.length), { timeout: 10_000 }).toEqual([1, 3]);
-    // Bad JSON names no watch: every watch hears of it. The rest name w1 only.
+    await expect.poll(() => errors.map((list) => list.length), { timeout: 10_000 }).toEqual([2, 3]);
+    // A bad transition is about every watch of the stream: each hears of it, and none of
+    // it applies (w0's "half" never shows). The bad queryError names w1 only.
     expect(errors[0]![0]!.code).toBe("PROTOCOL_ERROR");
-    expect(errors[0]![0]!.message).toMatch(/"result" event is not JSON \(<html>not json<\/html>\)/);
+    expect(errors[0]![0]!.message).toMatch(/"transition" event is not JSON \(<html>not json<\/html>\)/);
     expect(errors[1]!.map((error) => error.message.match(/"\w+" event [^(]+/)![0].trim())).toEqual([
-      '"result" event is not JSON',
-      '"result" event has no value',
+      '"transition" event is not JSON',
+      '"transition" event has a result for w1 with neither value nor error',
       '"queryError" event has no { code, message } error',
     ]);
     await expect.poll(() => updates, { timeout: 10_000 }).toEqual([[["fine"]], []]);

@@ -83,6 +83,41 @@ for (const factory of testDriverFactories) {
       expect(await numbers()).toEqual([]);
     });
 
+    it("a queued read travels with the writes (also with COMMIT) and resolves with its own rows", async () => {
+      let early: Promise<{ count: string }[]> | undefined;
+      let atCommit: Promise<{ xid: string | null }[]> | undefined;
+      await database.driver.transaction(SETUP, async (tx) => {
+        insert(tx, 1);
+        early = tx.queueQuery<{ count: string }>(`SELECT count(*)::text AS count FROM ${table}`);
+        insert(tx, 2);
+        await tx.query("SELECT 1");
+        insert(tx, 3);
+        atCommit = tx.queueQuery<{ xid: string | null }>("SELECT pg_current_xact_id_if_assigned()::text AS xid");
+      });
+      expect(await early).toEqual([{ count: "1" }]);
+      const xid = (await atCommit)![0]!.xid;
+      expect(xid).toMatch(/^\d+$/);
+      // The position is the committed transaction's own: a snapshot now sees it.
+      const [visible] = await database.driver.query<{ seen: boolean }>(
+        "SELECT pg_visible_in_snapshot($1::xid8, pg_current_snapshot()) AS seen",
+        [xid],
+      );
+      expect(visible!.seen).toBe(true);
+      expect(await numbers()).toEqual([1, 2, 3]);
+    });
+
+    it("a queued read of a transaction that fails rejects; it never hangs", async () => {
+      let read: Promise<unknown[]> | undefined;
+      await expect(
+        database.driver.transaction(SETUP, async (tx) => {
+          insert(tx, 1);
+          insert(tx, 1); // duplicate key: the batch stops here
+          read = tx.queueQuery("SELECT 1 AS one");
+        }),
+      ).rejects.toMatchObject({ code: "23505" });
+      await expect(read).rejects.toBeDefined();
+    });
+
     it("a body that throws after queueing writes nothing", async () => {
       await expect(
         database.driver.transaction(SETUP, async (tx) => {

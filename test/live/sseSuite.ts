@@ -9,6 +9,7 @@ import type { TestDriverFactory } from "../support/testDatabases.js";
 import { startTestServer, type TestServer } from "../support/testServer.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import type { testSchema } from "../support/testSchema.js";
+import { transitionResults } from "../support/transitionEvents.js";
 
 const { query } = functionBuilders<typeof testSchema>();
 const functions = {
@@ -65,9 +66,11 @@ export function describeSseSuite(factory: TestDriverFactory): void {
       });
       const events: { type: string; data: any }[] = [];
       const waiters: (() => void)[] = [];
-      for (const type of ["ready", "result", "queryError"]) {
+      for (const type of ["ready", "transition", "queryError"]) {
         source.addEventListener(type, (event) => {
-          events.push({ type, data: JSON.parse((event as MessageEvent<string>).data) });
+          const data = JSON.parse((event as MessageEvent<string>).data);
+          // A transition's results, one by one, after the transition itself.
+          events.push({ type, data }, ...(type === "transition" ? transitionResults(data) : []));
           for (const wake of waiters.splice(0)) wake();
         });
       }

@@ -54,7 +54,7 @@ describe("convoy/react", () => {
         <Projects userId={userId} />
       </ConvoyProvider>,
     );
-    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"));
+    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"), { timeout: 5000 });
     await writer.mutation(api.projects.add, { userId, name: "from elsewhere" });
     await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("from elsewhere"), { timeout: 5000 });
     // The cache entry has @trpc/react-query's key for the same procedure.
@@ -74,7 +74,7 @@ describe("convoy/react", () => {
         <Projects userId={userId} />
       </ConvoyProvider>,
     );
-    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"));
+    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"), { timeout: 5000 });
     await act(async () => screen.getByText("add").click());
     await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("clicked"), { timeout: 5000 });
   });
@@ -87,7 +87,7 @@ describe("convoy/react", () => {
         <Projects userId={ada} subscribe={false} />
       </ConvoyProvider>,
     );
-    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"));
+    await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("none"), { timeout: 5000 });
     expect(server.convoy.live.stats().watches).toBe(0);
     view.rerender(
       <ConvoyProvider client={client}>

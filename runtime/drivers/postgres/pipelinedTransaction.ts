@@ -7,6 +7,8 @@ interface Statement {
   text: string;
   params: readonly unknown[] | undefined;
   inlined: string | null;
+  /** Where a queued read's rows go (see `queueQuery`). */
+  deliver?: { resolve: (rows: unknown[]) => void; reject: (error: unknown) => void };
 }
 
 /** A caller's statement; it joins a batch only when the inliner fully understood it (one statement, no comments). */
@@ -48,6 +50,17 @@ export class PipelinedTransaction implements TransactionExecutor {
     this.queued.push(statement(text, params));
   }
 
+  queueQuery<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
+    const queued = statement(text, params);
+    const rows = new Promise<TRow[]>((resolve, reject) => {
+      queued.deliver = { resolve: resolve as (rows: unknown[]) => void, reject };
+    });
+    // The caller may never wait for it (the transaction failed first).
+    rows.catch(() => {});
+    this.queued.push(queued);
+    return rows;
+  }
+
   async query<TRow>(text: string, params?: readonly unknown[]): Promise<TRow[]> {
     // Nothing to send ahead of it (a later read): no batch, so no need to write its values in.
     if (this.opening === null && this.queued.length === 0) {
@@ -64,7 +77,7 @@ export class PipelinedTransaction implements TransactionExecutor {
 
   /** Ends the transaction after an error, if it began. */
   async rollback(): Promise<void> {
-    this.queued.length = 0;
+    for (const dropped of this.queued.splice(0)) dropped.deliver?.reject(new Error("The transaction was rolled back"));
     if (this.started) await this.client.query("ROLLBACK");
   }
 
@@ -73,29 +86,43 @@ export class PipelinedTransaction implements TransactionExecutor {
     const statements = [...(this.opening ? [this.opening] : []), ...this.queued.splice(0), last];
     this.opening = null;
     this.started = true;
-    let batch: Statement[] = [];
-    let rows: unknown[] = [];
-    for (const next of statements) {
-      if (next.inlined !== null) {
-        batch.push(next);
-        continue;
+    try {
+      let batch: Statement[] = [];
+      let rows: unknown[] = [];
+      for (const next of statements) {
+        if (next.inlined !== null) {
+          batch.push(next);
+          continue;
+        }
+        // Values that cannot be written into the text go as parameters, in a message of their own.
+        if (batch.length > 0) await this.sendBatch(batch);
+        batch = [];
+        rows = (await this.client.query(next.text, next.params as unknown[] | undefined)).rows;
+        next.deliver?.resolve(rows);
       }
-      // Values that cannot be written into the text go as parameters, in a message of their own.
-      if (batch.length > 0) await this.sendBatch(batch);
-      batch = [];
-      rows = (await this.client.query(next.text, next.params as unknown[] | undefined)).rows;
+      if (batch.length > 0) rows = await this.sendBatch(batch);
+      return rows;
+    } catch (error) {
+      for (const unsent of statements) unsent.deliver?.reject(error);
+      throw error;
     }
-    if (batch.length > 0) rows = await this.sendBatch(batch);
-    return rows;
   }
 
+  /** Sends statements as one message; resolves to the last one's rows and hands queued reads theirs. */
   private async sendBatch(batch: Statement[]): Promise<unknown[]> {
     if (batch.length === 1) {
       const only = batch[0]!;
-      return (await this.client.query(only.text, only.params as unknown[] | undefined)).rows;
+      const rows = (await this.client.query(only.text, only.params as unknown[] | undefined)).rows;
+      only.deliver?.resolve(rows);
+      return rows;
     }
     const result = (await this.client.query(batch.map((s) => s.inlined).join(";\n"))) as unknown as
       pg.QueryResult | pg.QueryResult[];
-    return Array.isArray(result) ? result[result.length - 1]!.rows : result.rows;
+    const results = Array.isArray(result) ? result : [result];
+    // One result per SQL statement: only the opening (first, never a queued read) may
+    // hold several, so queued reads are found counting from the end.
+    const offset = results.length - batch.length;
+    batch.forEach((s, i) => s.deliver?.resolve(results[offset + i]?.rows ?? []));
+    return results[results.length - 1]!.rows;
   }
 }

@@ -38,7 +38,8 @@ export function redactConnectionString(connectionString: string): string {
  * ```
  */
 export function createPostgresDriver(options: PostgresDriverOptions): Driver {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
+  const connections = options.maxConnections ?? 10;
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: connections });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
   const listenUrl = options.listenConnectionString ?? options.connectionString;
@@ -80,6 +81,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
 
   return {
     kind: "postgres",
+    connections,
     description:
       `Postgres at ${redactConnectionString(options.connectionString)}` +
       (listenUrl === options.connectionString ? "" : ` (listener at ${redactConnectionString(listenUrl)})`),

@@ -1,0 +1,77 @@
+import type { Driver, SqlExecutor, TransactionExecutor } from "./driver.js";
+
+/**
+ * Several read-only transactions that all see one snapshot: what the live-query engine
+ * re-runs the watches of one transition in. Each `transaction` sees exactly the
+ * commits `snapshot` sees, however many commit meanwhile.
+ */
+export interface SnapshotScope {
+  /** The snapshot, as `pg_current_snapshot()::text` gives it (`xmin:xmax:xip,...`). */
+  readonly snapshot: string;
+  /** Runs a read in the scope's own transaction, at its snapshot (no setup, no savepoint). */
+  readonly sql: SqlExecutor;
+  /**
+   * Runs `body` in a read-only transaction at the scope's snapshot. `setup` is the
+   * caller's usual setup (its isolation level); a scope runs at REPEATABLE READ.
+   */
+  transaction<T>(setup: string, body: (tx: TransactionExecutor) => Promise<T>): Promise<T>;
+}
+
+const HOLDER_SETUP = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+const TAKE_SNAPSHOT = "SELECT pg_current_snapshot()::text AS snapshot";
+
+/**
+ * Runs `body` with a {@link SnapshotScope}, closed when `body` settles. On a driver that
+ * runs transactions side by side (Postgres with a pool of two or more), one transaction
+ * exports its snapshot (`pg_export_snapshot()`) and each scope transaction imports it
+ * (`SET TRANSACTION SNAPSHOT`) on a connection of its own, so reads still run in
+ * parallel. Otherwise (PGlite, a pool of one) the scope's transactions run one at a
+ * time inside the one transaction, each in a savepoint so that a failing read does not
+ * end the others.
+ *
+ * @example
+ * ```ts
+ * await inOneSnapshot(driver, (scope) => Promise.all(reads.map((read) => scope.transaction(setup, read))));
+ * ```
+ */
+export function inOneSnapshot<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<T>): Promise<T> {
+  return (driver.connections ?? 1) >= 2 ? exportedScope(driver, body) : sharedScope(driver, body);
+}
+
+function exportedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<T>): Promise<T> {
+  return driver.transaction(HOLDER_SETUP, async (holder) => {
+    const [row] = await holder.query<{ id: string; snapshot: string }>(
+      "SELECT pg_export_snapshot() AS id, pg_current_snapshot()::text AS snapshot",
+    );
+    const importSnapshot = `SET TRANSACTION SNAPSHOT '${row!.id.replace(/'/g, "''")}'`;
+    return body({
+      snapshot: row!.snapshot,
+      sql: holder,
+      transaction: (_setup, read) => driver.transaction(`${HOLDER_SETUP}; ${importSnapshot}`, read),
+    });
+  });
+}
+
+function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<T>): Promise<T> {
+  return driver.transaction(HOLDER_SETUP, async (tx) => {
+    const [row] = await tx.query<{ snapshot: string }>(TAKE_SNAPSHOT);
+    // One read at a time: savepoints of one transaction do not interleave.
+    let turn: Promise<unknown> = Promise.resolve();
+    const transaction = <R>(_setup: string, read: (tx: TransactionExecutor) => Promise<R>): Promise<R> => {
+      const run = turn.then(async () => {
+        await tx.query("SAVEPOINT convoy_scope_read");
+        try {
+          const value = await read(tx);
+          await tx.query("RELEASE SAVEPOINT convoy_scope_read");
+          return value;
+        } catch (error) {
+          await tx.query("ROLLBACK TO SAVEPOINT convoy_scope_read");
+          throw error;
+        }
+      });
+      turn = run.catch(() => {});
+      return run;
+    };
+    return body({ snapshot: row!.snapshot, sql: tx, transaction });
+  });
+}

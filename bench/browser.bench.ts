@@ -65,7 +65,7 @@ async function watchProjectNames(page: Page): Promise<void> {
 
 /**
  * Before the app loads: every live stream the page reads (convoy/client reads
- * `GET /api/subscribe` with fetch) stamps, ahead of the app, when a result holding each
+ * `GET /api/subscribe` with fetch) stamps, ahead of the app, when a transition with a result holding each
  * project name first arrives.
  */
 async function stampStreamResults(page: Page): Promise<void> {
@@ -89,13 +89,17 @@ async function stampStreamResults(page: Page): Promise<void> {
           while ((end = buffer.indexOf("\n\n")) !== -1) {
             const event = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            if (!event.startsWith("event: result\n")) continue;
+            if (!event.startsWith("event: transition\n")) continue;
             // Inline, not a named helper: tsx would wrap a helper in a __name() the page lacks.
             const at = performance.timeOrigin + performance.now();
-            const { value } = JSON.parse(event.slice(event.indexOf("data: ") + 6)) as { value: unknown };
-            if (!Array.isArray(value)) continue;
-            for (const item of value as { name?: string }[]) {
-              if (typeof item.name === "string" && arrived[item.name] === undefined) arrived[item.name] = at;
+            const { results } = JSON.parse(event.slice(event.indexOf("data: ") + 6)) as {
+              results: { value?: unknown }[];
+            };
+            for (const { value } of results) {
+              if (!Array.isArray(value)) continue;
+              for (const item of value as { name?: string }[]) {
+                if (typeof item.name === "string" && arrived[item.name] === undefined) arrived[item.name] = at;
+              }
             }
           }
         }

@@ -23,6 +23,7 @@ import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import { generateId } from "../runtime/schema/ids.js";
 import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
 import { nextCreationTime } from "../runtime/store/creationTime.js";
+import { blockWatchEvents } from "../test/support/transitionEvents.js";
 import { formatTable, sample, summarize, type Operation, type RunOptions, type Sample } from "./harness.js";
 import {
   DEFAULT_DATABASE_URL,
@@ -119,13 +120,13 @@ function subscribe(
         for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (!block.startsWith("event: result\n")) continue;
-          const data = block.slice(block.indexOf("data: ") + 6);
-          const { value } = JSON.parse(data) as { value: string[] };
-          onResult(subscriber, value, at);
-          if (!seenFirst) {
-            seenFirst = true;
-            resolveFirst();
+          for (const event of blockWatchEvents(block)) {
+            if (event.type !== "result") continue;
+            onResult(subscriber, event.data.value as string[], at);
+            if (!seenFirst) {
+              seenFirst = true;
+              resolveFirst();
+            }
           }
         }
       });

@@ -19,6 +19,7 @@ import { Agent, request } from "node:http";
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { blockWatchEvents } from "../test/support/transitionEvents.js";
 import { DEFAULT_DATABASE_URL } from "./liveApp.js";
 import type { SoakReply, SoakSample } from "./soakServer.js";
 import { postMutation } from "./postMutation.js";
@@ -98,15 +99,17 @@ function subscribe(
       for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (!block.startsWith("event: result\n")) continue;
-        const { value } = JSON.parse(block.slice(block.indexOf("data: ") + 6)) as { value: string[] };
-        subscriber.latest = value;
-        for (const name of value) {
-          if (subscriber.seen.has(name)) continue;
-          subscriber.seen.add(name);
-          onNew(name, userIndex, at);
+        for (const event of blockWatchEvents(block)) {
+          if (event.type !== "result") continue;
+          const value = event.data.value as string[];
+          subscriber.latest = value;
+          for (const name of value) {
+            if (subscriber.seen.has(name)) continue;
+            subscriber.seen.add(name);
+            onNew(name, userIndex, at);
+          }
+          resolveFirst();
         }
-        resolveFirst();
       }
     });
     response.on("end", broke);

@@ -55,10 +55,16 @@ function exportedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promis
 function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<T>): Promise<T> {
   return driver.transaction(HOLDER_SETUP, async (tx) => {
     const [row] = await tx.query<{ snapshot: string }>(TAKE_SNAPSHOT);
-    // One read at a time: savepoints of one transaction do not interleave.
+    // One read at a time: savepoints of one transaction do not interleave, and a read of
+    // the scope's own must not meet a savepoint aborted by a failing statement.
     let turn: Promise<unknown> = Promise.resolve();
-    const transaction = <R>(_setup: string, read: (tx: TransactionExecutor) => Promise<R>): Promise<R> => {
-      const run = turn.then(async () => {
+    const inTurn = <R>(step: () => Promise<R>): Promise<R> => {
+      const run = turn.then(step);
+      turn = run.catch(() => {});
+      return run;
+    };
+    const transaction = <R>(_setup: string, read: (tx: TransactionExecutor) => Promise<R>): Promise<R> =>
+      inTurn(async () => {
         await tx.query("SAVEPOINT convoy_scope_read");
         try {
           const value = await read(tx);
@@ -69,9 +75,7 @@ function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<
           throw error;
         }
       });
-      turn = run.catch(() => {});
-      return run;
-    };
-    return body({ snapshot: row!.snapshot, sql: tx, transaction });
+    const sql: SqlExecutor = { query: (text, params) => inTurn(() => tx.query(text, params)) };
+    return body({ snapshot: row!.snapshot, sql, transaction });
   });
 }

@@ -397,11 +397,18 @@ export class LiveQueryEngine {
     return false;
   }
 
-  /** Marks the round's watches with the changes applied during it that their snapshot does not see. */
+  /**
+   * Settles the marks of the round's watches: marks of changes their snapshot sees are
+   * reflected in their new results and dropped (changes applied during the round marked
+   * them through their previous reads); the changes applied during the round that the
+   * snapshot does not see, and that touch their new reads, mark them.
+   */
   private markRoundChanges(batch: Watch[], at: Snapshot): void {
     const changes = this.roundChanges ?? [];
     this.roundChanges = null;
     for (const watch of batch) {
+      watch.marks = watch.marks.filter((position) => position === null || !snapshotCovers(at, position));
+      if (watch.marks.length === 0) this.marked.delete(watch);
       if (this.roundOverflow) {
         watch.marks.push(null);
         this.marked.add(watch);

@@ -8,10 +8,11 @@ import { startCli } from "../support/cliProject.js";
 import { faultApp } from "../support/faultApp.js";
 import { callFunction, createServedProject, startServe, type ServeProcess } from "../support/servedProject.js";
 import { uniqueSchemaName } from "../support/testDatabases.js";
+import { blockWatchEvents } from "../support/transitionEvents.js";
 
 const databaseUrl = inject("postgresUrl");
 
-/** A raw SSE GET: the events it got and when its stream ended. */
+/** A raw SSE GET: the results its transitions carried and when its stream ended. */
 function openStream(url: string): { results: unknown[]; ended: Promise<number> } {
   const results: unknown[] = [];
   const ended = new Promise<number>((resolve, reject) => {
@@ -23,8 +24,7 @@ function openStream(url: string): { results: unknown[]; ended: Promise<number> }
         for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (block.startsWith("event: result\n"))
-            results.push((JSON.parse(block.slice(block.indexOf("data: ") + 6)) as { value: unknown }).value);
+          for (const event of blockWatchEvents(block)) if (event.type === "result") results.push(event.data.value);
         }
       });
       response.on("end", () => resolve(Date.now()));
@@ -115,7 +115,8 @@ describe.skipIf(databaseUrl === null)("graceful shutdown of convoy serve and con
 
     const answers = await Promise.all(mutations);
     for (const [i, { answer }] of answers.entries())
-      expect(answer).toEqual({ status: 200, body: { value: batches[i] } });
+      // It committed: its answer carries the commit's position (protocol 2).
+      expect(answer).toEqual({ status: 200, body: { value: batches[i], position: expect.stringMatching(/^\d+$/) } });
     // The query read one snapshot: it does not see the mutations that committed meanwhile.
     expect(await query).toEqual({ status: 200, body: { value: 0 } });
     for (const batch of batches) expect(await itemsOf(batch)).toEqual([0, 1]);
@@ -180,7 +181,7 @@ describe.skipIf(databaseUrl === null)("graceful shutdown of convoy serve and con
     await expect.poll(openTransactions, { timeout: 10_000, interval: 50 }).toBe(1);
     const exit = new Promise<number | null>((resolve) => dev.child.once("exit", resolve));
     dev.child.kill("SIGINT");
-    expect(await mutation).toEqual({ status: 200, body: { value: "dev" } });
+    expect(await mutation).toEqual({ status: 200, body: { value: "dev", position: expect.stringMatching(/^\d+$/) } });
     expect(await exit).toBe(0);
     expect(dev.output()).toContain("SIGINT: shutting down");
     expect(dev.output()).toContain("Shut down: 1 request(s) in flight finished, 0 stream(s) closed");

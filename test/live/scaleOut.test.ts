@@ -7,6 +7,7 @@ import { createPostgresDriver } from "../../runtime/drivers/postgres/postgresDri
 import { repoRoot } from "../support/cliProject.js";
 import { uniqueSchemaName } from "../support/testDatabases.js";
 import { testSchema } from "../support/testSchema.js";
+import { transitionResults } from "../support/transitionEvents.js";
 
 const databaseUrl = inject("postgresUrl");
 
@@ -45,8 +46,9 @@ async function call(url: string, kind: string, path: string, args: unknown): Pro
 function subscribe(url: string, path: string, args: unknown): { latest: () => unknown; close: () => void } {
   let latest: unknown;
   const source = new EventSource(`${url}/api/subscribe?path=${path}&args=${encodeURIComponent(JSON.stringify(args))}`);
-  source.addEventListener("result", (event) => {
-    latest = (JSON.parse((event as MessageEvent<string>).data) as { value: unknown }).value;
+  source.addEventListener("transition", (event) => {
+    for (const { type, data } of transitionResults(JSON.parse((event as MessageEvent<string>).data)))
+      if (type === "result") latest = data.value;
   });
   return { latest: () => latest, close: () => source.close() };
 }

@@ -14,6 +14,7 @@ import { repoRoot } from "../support/cliProject.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { uniqueSchemaName } from "../support/testDatabases.js";
 import { testSchema } from "../support/testSchema.js";
+import { transitionResults } from "../support/transitionEvents.js";
 
 const databaseUrl = inject("postgresUrl");
 const canRestart =
@@ -122,8 +123,9 @@ describe.skipIf(!canRestart)("PostgreSQL restarted under a running server", () =
       const source = new EventSource(
         `${server.url}/api/subscribe?path=projects.byUser&args=${encodeURIComponent(JSON.stringify({ userId }))}`,
       );
-      source.addEventListener("result", (event) => {
-        streamed.set(userId, (JSON.parse((event as MessageEvent<string>).data) as { value: unknown }).value);
+      source.addEventListener("transition", (event) => {
+        for (const { type, data } of transitionResults(JSON.parse((event as MessageEvent<string>).data)))
+          if (type === "result") streamed.set(userId, data.value);
       });
       return source;
     });

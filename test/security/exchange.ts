@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { transitionResults } from "../support/transitionEvents.js";
 import { toJson } from "./hostileValues.js";
 
 /** What a server answered, read within a deadline. */
@@ -9,7 +10,10 @@ export interface Answer {
   text: string;
   /** The parsed body when it is JSON. */
   json: any;
-  /** Server-Sent Events read from an event stream (then `text` is what was read). */
+  /**
+   * Server-Sent Events read from an event stream (then `text` is what was read); each
+   * `transition` is followed by the `result`/`queryError` events of its results.
+   */
   events: { event: string; data: any }[];
 }
 
@@ -33,6 +37,14 @@ function parseEvents(text: string): { event: string; data: any }[] {
       // Keep the raw text.
     }
     events.push({ event, data: parsed });
+    // A transition's results follow it as the per-watch `result`/`queryError` events they stand for.
+    if (
+      event === "transition" &&
+      typeof parsed === "object" &&
+      parsed !== null &&
+      Array.isArray((parsed as any).results)
+    )
+      events.push(...transitionResults(parsed as any).map(({ type, data }) => ({ event: type, data })));
   }
   return events;
 }

@@ -2,6 +2,7 @@ import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from
 import { EventSource } from "eventsource";
 import { convoyTRPC } from "../../runtime/server/expressApp.js";
 import { createConvoyRouter } from "../../runtime/server/trpcRouter.js";
+import { transitionResults } from "../support/transitionEvents.js";
 import { securityFunctions } from "./securityApp.js";
 
 const _routerForTypes = () => createConvoyRouter(convoyTRPC, securityFunctions);
@@ -13,7 +14,10 @@ export function fetchWith(headers: Record<string, string>): typeof fetch {
   return (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as object), ...headers } });
 }
 
-/** What one EventSource received, by event type. */
+/**
+ * What one EventSource received, by event type; each `transition` is followed by the
+ * `result`/`queryError` events of its results.
+ */
 export interface SseClient {
   events: { event: string; data: any }[];
   source: EventSource;
@@ -29,9 +33,12 @@ export function openSse(url: string, query: string, headers: Record<string, stri
   const source = new EventSource(`${url}/api/subscribe${query}`, { fetch: fetchWith(headers) });
   const events: { event: string; data: any }[] = [];
   const waiters = new Set<() => void>();
-  for (const type of ["ready", "result", "queryError"]) {
+  for (const type of ["ready", "transition", "queryError"]) {
     source.addEventListener(type, (event) => {
-      events.push({ event: type, data: JSON.parse((event as MessageEvent<string>).data) });
+      const data = JSON.parse((event as MessageEvent<string>).data);
+      // A transition's results, one by one as `result`/`queryError`, after the transition itself.
+      const results = type === "transition" ? transitionResults(data) : [];
+      events.push({ event: type, data }, ...results.map(({ type, data }) => ({ event: type, data })));
       for (const wake of waiters) wake();
     });
   }

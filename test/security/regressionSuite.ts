@@ -234,7 +234,7 @@ export function describeRegressionSuite(factory: TestDriverFactory): void {
 
       it("a refused update changes nothing: its removals are not applied either", async () => {
         const stream = await openStream(`?path=notes.count&id=kept`);
-        await expect.poll(() => /event: result/.test(stream.text())).toBe(true);
+        await expect.poll(() => /event: transition/.test(stream.text())).toBe(true);
         const streamId = /"streamId":"([^"]+)"/.exec(stream.text())![1]!;
         const refused = await update(streamId, { remove: ["kept"], add: [{ id: "new", path: "admin.secret" }] });
         expect(refused.status).toBe(404);

@@ -134,11 +134,13 @@ export function describeServerSuite(factory: TestDriverFactory): void {
       const mutation = (body: unknown, headers?: Record<string, string>) =>
         postJson(`${server.url}/api/mutation`, body, headers);
 
-      it("answers { value } for a mutation and a query, and the write is stored", async () => {
+      it("answers { value, position } for a mutation and { value } for a query, and the write is stored", async () => {
         const created = await mutation({ path: "users.create", args: { name: "Ada", createdAt: 7 } });
         expect(created.status).toBe(200);
         expect(created.contentType).toMatch(/^application\/json/);
-        expect(Object.keys(created.body)).toEqual(["value"]);
+        // The position is the commit's transaction id (read-your-writes, docs/live.md).
+        expect(Object.keys(created.body)).toEqual(["value", "position"]);
+        expect(created.body.position).toMatch(/^[0-9]+$/);
         const id = created.body.value as string;
         expect(id).toMatch(/^users_[0-9a-z]{26}$/);
 

@@ -2,7 +2,12 @@ export { ConvoyProvider, useConvoyClient, type ConvoyProviderProps } from "./Con
 export { useQuery, type UseConvoyQueryOptions } from "./useQuery.js";
 export { useMutation, type UseConvoyMutationOptions } from "./useMutation.js";
 export { useAction, type UseConvoyActionOptions } from "./useAction.js";
-export type { OptimisticQueryCache, OptimisticUpdate } from "./optimisticUpdate.js";
+export {
+  defineOptimisticUpdate,
+  type OptimisticQueryCache,
+  type OptimisticUpdate,
+  type RegisteredOptimisticUpdate,
+} from "./optimisticUpdate.js";
 export {
   usePaginatedQuery,
   type PaginatedQueryArgs,

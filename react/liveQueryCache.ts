@@ -2,6 +2,7 @@ import { notifyManager, skipToken, type Query, type QueryClient, type QueryObser
 import type { ConvoyClient } from "../runtime/client/convoyClient.js";
 import { isConvoyError, type ConvoyError } from "../runtime/errors.js";
 import type { FunctionReference } from "../runtime/functions/functionReference.js";
+import { optimisticLayers } from "./optimisticLayers.js";
 
 /**
  * An observer option that keeps an entry off the live stream (`useQuery(ref, args,
@@ -51,6 +52,11 @@ function wantsLive(observer: QueryObserver<any, any, any, any, any>, query: Quer
  */
 export function bindLiveQueries(queryClient: QueryClient, client: ConvoyClient, prefix: readonly string[]): () => void {
   const cache = queryClient.getQueryCache();
+  const layers = optimisticLayers(queryClient);
+  /** Shows a pushed result, under the optimistic layers that cover its entry. */
+  const show = (query: Query, value: unknown) => {
+    if (!layers.serverResult(query.queryKey, value)) queryClient.setQueryData(query.queryKey, value);
+  };
   const live = new Map<Query, LiveEntry>();
   /** Entries whose path the server does not know (a host's own procedure under an empty prefix). */
   const notConvoy = new Set<string>();
@@ -99,7 +105,7 @@ export function bindLiveQueries(queryClient: QueryClient, client: ConvoyClient, 
         const pending = entry.pending;
         entry.pending = null;
         if (pending) pending.resolve(value);
-        else inOneBatch(() => queryClient.setQueryData(query.queryKey, value));
+        else inOneBatch(() => show(query, value));
       },
       (error) => failed(query, entry, error),
     );
@@ -157,7 +163,7 @@ export function bindLiveQueries(queryClient: QueryClient, client: ConvoyClient, 
           entry.pushes > entry.pushesAtFetch &&
           query.state.data !== entry.pushed.value
         ) {
-          queryClient.setQueryData(query.queryKey, entry.pushed.value);
+          show(query, entry.pushed.value);
         }
         return;
       }

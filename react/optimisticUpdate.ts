@@ -1,6 +1,4 @@
-import type { QueryClient } from "@tanstack/react-query";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
-import { convoyQueryKey } from "./queryKey.js";
 
 /** The query cache as an optimistic update sees it: typed by query references. */
 export interface OptimisticQueryCache {
@@ -20,36 +18,32 @@ export interface OptimisticQueryCache {
 /** Changes the cache before a mutation runs: what the UI should show if it succeeds. */
 export type OptimisticUpdate<TArgs> = (cache: OptimisticQueryCache, args: TArgs) => void;
 
+/** An optimistic update registered for a mutation, from {@link defineOptimisticUpdate}. */
+export interface RegisteredOptimisticUpdate<
+  TRef extends FunctionReference<"mutation"> = FunctionReference<"mutation">,
+> {
+  ref: TRef;
+  update: OptimisticUpdate<FunctionArgs<TRef>>;
+}
+
 /**
- * Applies an optimistic update. The returned `settle` undoes it after a failure (each
- * entry that still shows the optimistic value gets its old value back) and, either way,
- * refetches the entries it touched so they show the server's truth.
- * @internal
+ * Registers a mutation's optimistic update, for `<ConvoyProvider optimisticUpdates>`:
+ * every `useMutation(ref)` below uses it, and a reloaded page shows the mutations its
+ * client's outbox still holds through it, until they settle.
+ *
+ * @example
+ * ```ts
+ * export const optimisticUpdates = [
+ *   defineOptimisticUpdate(api.projects.createProject, (cache, { userId, name }) => {
+ *     const list = cache.getQuery(api.projects.listProjects, { userId });
+ *     if (list) cache.setQuery(api.projects.listProjects, { userId }, [...list, { _id: "pending", name, userId } as never]);
+ *   }),
+ * ];
+ * ```
  */
-export function applyOptimisticUpdate<TArgs>(
-  queryClient: QueryClient,
-  update: OptimisticUpdate<TArgs>,
-  args: TArgs,
-  prefix: readonly string[],
-): (failed: boolean) => void {
-  const touched = new Map<string, { key: unknown[]; before: unknown; after: unknown }>();
-  const cache: OptimisticQueryCache = {
-    getQuery: (ref, queryArgs) => queryClient.getQueryData(convoyQueryKey(ref, queryArgs, prefix)),
-    setQuery: (ref, queryArgs, value) => {
-      const key = convoyQueryKey(ref, queryArgs, prefix);
-      const hash = JSON.stringify(key);
-      const before = touched.has(hash) ? touched.get(hash)!.before : queryClient.getQueryData(key);
-      void queryClient.cancelQueries({ queryKey: key, exact: true });
-      queryClient.setQueryData(key, value);
-      touched.set(hash, { key, before, after: value });
-    },
-  };
-  update(cache, args);
-  return (failed) => {
-    for (const { key, before, after } of touched.values()) {
-      // A newer result pushed by the server meanwhile stays.
-      if (failed && queryClient.getQueryData(key) === after) queryClient.setQueryData(key, before);
-      void queryClient.invalidateQueries({ queryKey: key, exact: true });
-    }
-  };
+export function defineOptimisticUpdate<TRef extends FunctionReference<"mutation">>(
+  ref: TRef,
+  update: OptimisticUpdate<FunctionArgs<TRef>>,
+): RegisteredOptimisticUpdate<TRef> {
+  return { ref, update };
 }

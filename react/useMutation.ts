@@ -6,8 +6,9 @@ import {
 } from "@tanstack/react-query";
 import type { ConvoyError } from "../runtime/errors.js";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
-import { useConvoyClient, useQueryKeyPrefix } from "./ConvoyProvider.js";
-import { applyOptimisticUpdate, type OptimisticUpdate } from "./optimisticUpdate.js";
+import { useConvoyClient, useQueryKeyPrefix, useRegisteredOptimisticUpdate } from "./ConvoyProvider.js";
+import { optimisticLayers } from "./optimisticLayers.js";
+import type { OptimisticUpdate } from "./optimisticUpdate.js";
 
 /** Options of {@link useMutation}: TanStack's, plus `optimisticUpdate`. */
 export type UseConvoyMutationOptions<TRef extends FunctionReference<"mutation">, TContext = unknown> = Omit<
@@ -17,7 +18,7 @@ export type UseConvoyMutationOptions<TRef extends FunctionReference<"mutation">,
   /**
    * Shows the expected result at once: set cached query results from the mutation's
    * args. Undone if the mutation fails; either way the touched queries then show the
-   * server's result.
+   * server's result. @default the one registered for `ref` in `<ConvoyProvider optimisticUpdates>`
    */
   optimisticUpdate?: OptimisticUpdate<FunctionArgs<TRef>>;
 };
@@ -25,6 +26,8 @@ export type UseConvoyMutationOptions<TRef extends FunctionReference<"mutation">,
 /**
  * TanStack Query's `useMutation` for a Convoy mutation. Watched queries update by
  * themselves after it commits; `optimisticUpdate` shows the expected result before.
+ * It runs offline too (`networkMode: "always"`): the client keeps sending it, and its
+ * outbox keeps it across a reload.
  *
  * @example
  * ```tsx
@@ -44,18 +47,19 @@ export function useMutation<TRef extends FunctionReference<"mutation">, TContext
   const client = useConvoyClient();
   const queryClient = useQueryClient();
   const prefix = useQueryKeyPrefix();
-  const { optimisticUpdate, ...tanstackOptions } = options;
+  const registered = useRegisteredOptimisticUpdate(ref.path);
+  const { optimisticUpdate = registered, ...tanstackOptions } = options;
   return useTanstackMutation({
+    // The client waits for the server itself (and its outbox keeps the call): TanStack must not hold it back offline.
+    networkMode: "always",
     ...tanstackOptions,
     mutationFn: async (args) => {
-      const settle = optimisticUpdate ? applyOptimisticUpdate(queryClient, optimisticUpdate, args, prefix) : null;
+      const settle = optimisticUpdate ? optimisticLayers(queryClient).add(optimisticUpdate, args, prefix) : null;
       try {
-        const value = await client.mutation(ref, args);
-        settle?.(false);
-        return value;
-      } catch (error) {
-        settle?.(true);
-        throw error;
+        // Resolves once this client's watches show the mutation: its layer can go then.
+        return await client.mutation(ref, args);
+      } finally {
+        settle?.();
       }
     },
   });

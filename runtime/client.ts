@@ -4,6 +4,7 @@ export {
   type ConvoyClient,
   type ConvoyClientOptions,
   type MutationCallOptions,
+  type ResumedMutation,
 } from "./client/convoyClient.js";
 export {
   localStorageOutbox,

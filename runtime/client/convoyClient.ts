@@ -81,6 +81,15 @@ export interface MutationCallOptions {
   mutationId?: string;
 }
 
+/** A mutation an earlier client left in the outbox, sent again by this one. */
+export interface ResumedMutation extends OutboxEntry {
+  /**
+   * Settles as `mutation()` does: with its result once this client's watches show it, or
+   * with the error that refused it (or ended `mutationRetryMs`).
+   */
+  settled: Promise<unknown>;
+}
+
 /** A typed client of a Convoy server. */
 export interface ConvoyClient {
   /**
@@ -142,6 +151,12 @@ export interface ConvoyClient {
     onUpdate: (value: FunctionReturnType<TRef>) => void,
     onError?: (error: ConvoyError) => void,
   ): () => void;
+  /**
+   * What an earlier client left in the outbox, oldest first, as this client found it on
+   * start: each is sent again before this client's own mutations. `convoy/react` shows
+   * them through their optimistic updates until they settle.
+   */
+  readonly resumedMutations: readonly ResumedMutation[];
   /** Stops every watch and closes the stream. */
   close(): void;
   /** The base URL requests go to. */
@@ -301,11 +316,16 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
   }
 
   // What an earlier client on this outbox left unsent goes first.
-  for (const entry of outbox?.load() ?? []) {
-    sendFromOutbox(entry).catch((error: unknown) => {
+  const resumedMutations = (outbox?.load() ?? []).map((entry): ResumedMutation => {
+    const settled = sendFromOutbox(entry).then(async (answer) => {
+      if (typeof answer.position === "string") await streams?.reached(answer.position);
+      return answer.value;
+    });
+    settled.catch((error: unknown) => {
       if (!isUnavailable(error) && error instanceof ConvoyError) options.onOutboxError?.(entry, error);
     });
-  }
+    return { ...entry, settled };
+  });
 
   const headers = async (): Promise<Record<string, string>> =>
     (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
@@ -313,6 +333,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   return {
     url,
+    resumedMutations,
     query: async (ref, args) => (await call("query", { path: pathOf("query", ref), args: args ?? {} }, 0)).value as any,
     mutation: (ref, args, callOptions) => mutation(ref, args, callOptions?.mutationId),
     action: async (ref, args) =>

@@ -1,5 +1,12 @@
 import { describe, expectTypeOf, it } from "vitest";
-import { useMutation, usePaginatedQuery, useQuery, type PaginationStatus } from "../../react/index.js";
+import {
+  defineOptimisticUpdate,
+  useMutation,
+  usePaginatedQuery,
+  useQuery,
+  type PaginationStatus,
+  type RegisteredOptimisticUpdate,
+} from "../../react/index.js";
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
 import type { Id } from "../../runtime/index.js";
@@ -56,5 +63,20 @@ describe("convoy/react types", () => {
         cache.setQuery(api.projects.byUser, { userId: args.userId }, [1]);
       },
     });
+  });
+
+  it("defineOptimisticUpdate is typed by the mutation's args, and fits ConvoyProvider's list", () => {
+    const registered = defineOptimisticUpdate(api.projects.addAt, (cache, args) => {
+      expectTypeOf(args).toEqualTypeOf<{ userId: Id<"users">; name: string; createdAt: number }>();
+      // @ts-expect-error addAt has no args.title
+      void args.title;
+    });
+    const list: readonly RegisteredOptimisticUpdate<any>[] = [
+      registered,
+      defineOptimisticUpdate(api.users.add, () => {}),
+    ];
+    void list;
+    // @ts-expect-error a query has no optimistic update
+    defineOptimisticUpdate(api.projects.byUser, () => {});
   });
 });

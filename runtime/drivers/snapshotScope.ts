@@ -79,3 +79,30 @@ function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<
     return body({ snapshot: row!.snapshot, sql, transaction });
   });
 }
+
+/**
+ * A scope for one read alone: its own transaction, whose snapshot `snapshot()` gives
+ * after it ran (read with the transaction's first statement, in the same message). No
+ * transaction holds the snapshot for others, so it costs what the read alone costs.
+ *
+ * @example
+ * ```ts
+ * const alone = ownSnapshot(driver);
+ * await alone.transaction(setup, read);
+ * const version = await alone.snapshot();
+ * ```
+ */
+export function ownSnapshot(driver: Driver): Pick<SnapshotScope, "transaction"> & { snapshot(): Promise<string> } {
+  // A read that opened no transaction (its arguments were refused first) read nothing:
+  // its answer holds at any snapshot, so the current one serves.
+  let taken: Promise<string> | undefined;
+  return {
+    transaction: (setup, read) =>
+      driver.transaction(setup, (tx) => {
+        taken = tx.queueQuery<{ snapshot: string }>(TAKE_SNAPSHOT).then((rows) => rows[0]!.snapshot);
+        taken.catch(() => {});
+        return read(tx);
+      }),
+    snapshot: async () => taken ?? (await driver.query<{ snapshot: string }>(TAKE_SNAPSHOT))[0]!.snapshot,
+  };
+}

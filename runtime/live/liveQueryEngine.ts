@@ -1,4 +1,4 @@
-import { inOneSnapshot, type SnapshotScope } from "../drivers/snapshotScope.js";
+import { inOneSnapshot, ownSnapshot, type SnapshotScope } from "../drivers/snapshotScope.js";
 import { isConvoyError } from "../errors.js";
 import type { UserIdentity } from "../functions/auth.js";
 import { parseSnapshot, snapshotCovers, type Snapshot } from "../protocol/snapshotVersion.js";
@@ -370,6 +370,7 @@ export class LiveQueryEngine {
     this.counters.rounds++;
     this.roundChanges = [];
     this.roundOverflow = false;
+    if (this.runsAlone(batch)) return this.runAlone(batch[0]!);
     let snapshot: Snapshot | null = null;
     try {
       await this.options.runtime.store.prepare();
@@ -402,6 +403,42 @@ export class LiveQueryEngine {
       // The round was done; only closing the scope failed.
       this.options.onError?.(error);
     }
+  }
+
+  /**
+   * True when the round is one watch whose every subscription holds nothing else and
+   * waits for no position (a stream of one query, a tRPC subscription): its result is
+   * consistent at the snapshot of its own run, so the round needs no shared snapshot,
+   * no log read and no commit barrier.
+   */
+  private runsAlone(batch: Watch[]): boolean {
+    if (batch.length !== 1) return false;
+    const watch = batch[0]!;
+    const alone = (subscriber: Subscriber) =>
+      subscriber.awaiting.length === 0 && [...subscriber.entries.values()].every((held) => held === watch);
+    if (![...watch.holders.keys()].every(alone)) return false;
+    for (const subscriber of this.pending) if (!alone(subscriber)) return false;
+    return true;
+  }
+
+  private async runAlone(watch: Watch): Promise<void> {
+    const alone = ownSnapshot(this.options.runtime.driver);
+    let at: Snapshot | null = null;
+    try {
+      await this.options.runtime.store.prepare();
+      await this.run(watch, alone);
+      at = parseSnapshot(await alone.snapshot());
+    } catch (error) {
+      const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
+      if (this.watches.get(watch.key) === watch) this.setResult(watch, update);
+    }
+    if (at === null) {
+      this.roundChanges = null;
+      this.sendUnchecked();
+      return;
+    }
+    this.markRoundChanges([watch], at);
+    for (const subscriber of [...this.pending]) this.settle(subscriber, at);
   }
 
   /** True when a subscription waits for a commit this server did not make (the feed must read it). */
@@ -497,7 +534,7 @@ export class LiveQueryEngine {
     return updates;
   }
 
-  private async run(watch: Watch, scope: SnapshotScope): Promise<void> {
+  private async run(watch: Watch, scope: Pick<SnapshotScope, "transaction">): Promise<void> {
     this.counters.runs++;
     const reads: Read[] = [];
     let update: WatchUpdate;

@@ -71,7 +71,7 @@ export interface TransactionOptions {
   /** Called with every read the function makes (the live-query engine's read set). */
   onRead?: ReadListener;
   /** Reads at this scope's snapshot (queries only; see `inOneSnapshot`). */
-  scope?: SnapshotScope;
+  scope?: Pick<SnapshotScope, "transaction">;
 }
 
 /** Options of one mutation. */

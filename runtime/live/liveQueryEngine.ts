@@ -370,7 +370,7 @@ export class LiveQueryEngine {
     this.counters.rounds++;
     this.roundChanges = [];
     this.roundOverflow = false;
-    if (this.runsAlone(batch)) return this.runAlone(batch[0]!);
+    if (this.runsSeparately(batch)) return this.runSeparately(batch);
     let snapshot: Snapshot | null = null;
     try {
       await this.options.runtime.store.prepare();
@@ -386,7 +386,7 @@ export class LiveQueryEngine {
         await Promise.all(batch.map((watch) => this.run(watch, scope)));
         await logRead;
         await barrier;
-        this.markRoundChanges(batch, at);
+        this.markRoundChanges(batch, () => at);
         // Sent before the scope closes: its COMMIT is no reason to wait.
         for (const subscriber of [...this.pending]) this.settle(subscriber, at);
       });
@@ -406,39 +406,53 @@ export class LiveQueryEngine {
   }
 
   /**
-   * True when the round is one watch whose every subscription holds nothing else and
-   * waits for no position (a stream of one query, a tRPC subscription): its result is
-   * consistent at the snapshot of its own run, so the round needs no shared snapshot,
-   * no log read and no commit barrier.
+   * True when every subscription the round concerns (holding one of its watches, or
+   * with something to send) holds one query, run in this round, and waits for no
+   * position: a stream of one query, a tRPC subscription. Each is then consistent at its
+   * own watch's snapshot, so the runs need no shared snapshot, no log read and no commit
+   * barrier, and run side by side as separate reads.
    */
-  private runsAlone(batch: Watch[]): boolean {
-    if (batch.length !== 1) return false;
-    const watch = batch[0]!;
-    const alone = (subscriber: Subscriber) =>
-      subscriber.awaiting.length === 0 && [...subscriber.entries.values()].every((held) => held === watch);
-    if (![...watch.holders.keys()].every(alone)) return false;
-    for (const subscriber of this.pending) if (!alone(subscriber)) return false;
+  private runsSeparately(batch: Watch[]): boolean {
+    const inBatch = new Set(batch);
+    const single = (subscriber: Subscriber) => {
+      if (subscriber.awaiting.length > 0) return false;
+      let only: Watch | undefined;
+      for (const watch of subscriber.entries.values()) {
+        if (!inBatch.has(watch) || (only !== undefined && only !== watch)) return false;
+        only = watch;
+      }
+      return true;
+    };
+    for (const watch of batch) for (const subscriber of watch.holders.keys()) if (!single(subscriber)) return false;
+    for (const subscriber of this.pending) if (!single(subscriber)) return false;
     return true;
   }
 
-  private async runAlone(watch: Watch): Promise<void> {
-    const alone = ownSnapshot(this.options.runtime.driver);
-    let at: Snapshot | null = null;
-    try {
-      await this.options.runtime.store.prepare();
-      await this.run(watch, alone);
-      at = parseSnapshot(await alone.snapshot());
-    } catch (error) {
-      const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
-      if (this.watches.get(watch.key) === watch) this.setResult(watch, update);
+  /** Runs each watch of the round in its own read, and settles each subscription at its watch's snapshot. */
+  private async runSeparately(batch: Watch[]): Promise<void> {
+    const snapshots = new Map<Watch, Snapshot>();
+    await Promise.all(
+      batch.map(async (watch) => {
+        const alone = ownSnapshot(this.options.runtime.driver);
+        try {
+          await this.options.runtime.store.prepare();
+          await this.run(watch, alone);
+          const at = parseSnapshot(await alone.snapshot());
+          if (at !== null) snapshots.set(watch, at);
+        } catch (error) {
+          const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
+          if (this.watches.get(watch.key) === watch) this.setResult(watch, update);
+        }
+      }),
+    );
+    this.markRoundChanges(batch, (watch) => snapshots.get(watch));
+    for (const subscriber of [...this.pending]) {
+      const [watch] = subscriber.entries.values();
+      const at = watch === undefined ? undefined : snapshots.get(watch);
+      if (at !== undefined) this.settle(subscriber, at);
+      else if (watch === undefined || !batch.includes(watch)) this.pending.delete(subscriber);
+      else this.sendUncheckedTo(subscriber);
     }
-    if (at === null) {
-      this.roundChanges = null;
-      this.sendUnchecked();
-      return;
-    }
-    this.markRoundChanges([watch], at);
-    for (const subscriber of [...this.pending]) this.settle(subscriber, at);
   }
 
   /** True when a subscription waits for a commit this server did not make (the feed must read it). */
@@ -455,10 +469,12 @@ export class LiveQueryEngine {
    * them through their previous reads); the changes applied during the round that the
    * snapshot does not see, and that touch their new reads, mark them.
    */
-  private markRoundChanges(batch: Watch[], at: Snapshot): void {
+  private markRoundChanges(batch: Watch[], snapshotOf: (watch: Watch) => Snapshot | undefined): void {
     const changes = this.roundChanges ?? [];
     this.roundChanges = null;
     for (const watch of batch) {
+      const at = snapshotOf(watch);
+      if (at === undefined) continue;
       watch.marks = watch.marks.filter((position) => position === null || !snapshotCovers(at, position));
       if (watch.marks.length === 0) this.marked.delete(watch);
       if (this.roundOverflow) {
@@ -513,14 +529,16 @@ export class LiveQueryEngine {
    * versions, and lets their waiters go (the client stops waiting when told nothing).
    */
   private sendUnchecked(): void {
-    for (const subscriber of [...this.pending]) {
-      this.pending.delete(subscriber);
-      subscriber.awaiting = [];
-      const updates = subscriber.closed ? [] : this.changedEntries(subscriber);
-      if (updates.length === 0) continue;
-      this.counters.transitions++;
-      subscriber.onTransition({ version: subscriber.version?.text ?? "0:0:", updates });
-    }
+    for (const subscriber of [...this.pending]) this.sendUncheckedTo(subscriber);
+  }
+
+  private sendUncheckedTo(subscriber: Subscriber): void {
+    this.pending.delete(subscriber);
+    subscriber.awaiting = [];
+    const updates = subscriber.closed ? [] : this.changedEntries(subscriber);
+    if (updates.length === 0) return;
+    this.counters.transitions++;
+    subscriber.onTransition({ version: subscriber.version?.text ?? "0:0:", updates });
   }
 
   /** The updates of `subscriber`'s watches not sent to it yet, now recorded as sent. */

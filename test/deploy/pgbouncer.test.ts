@@ -94,7 +94,8 @@ describe.skipIf(unavailable !== null)("behind PgBouncer in transaction pooling m
         callFunction(servers[i % 2]!.url, "mutation", "items.writeBatch", { batch: `b${i}`, size: 5 }),
       ),
     );
-    for (const [i, answer] of answers.entries()) expect(answer).toEqual({ status: 200, body: { value: `b${i}` } });
+    for (const [i, answer] of answers.entries())
+      expect(answer).toEqual({ status: 200, body: { value: `b${i}`, position: expect.stringMatching(/^\d+$/) } });
     await expect.poll(() => batches, { timeout: 15_000 }).toBe(40);
     expect(await callFunction(two.url, "query", "items.byBatch", { batch: "b7" })).toEqual({
       status: 200,

@@ -105,7 +105,7 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
         attempted.add(batch);
         try {
           const answer = await callFunction(first.url, "mutation", "items.writeBatch", { batch, size: BATCH_SIZE });
-          expect(answer).toEqual({ status: 200, body: { value: batch } });
+          expect(answer).toEqual({ status: 200, body: { value: batch, position: expect.stringMatching(/^\d+$/) } });
           acknowledged.add(batch);
         } catch (error) {
           if (first.child.exitCode === null && first.child.signalCode === null && !isNetworkError(error)) throw error;
@@ -135,7 +135,7 @@ describe.skipIf(databaseUrl === null)("a server killed in the middle of mutation
     servers.push(second);
     await expect.poll(() => batchCount, { timeout: 30_000 }).toBe(present.size);
     expect(await callFunction(second.url, "mutation", "items.writeBatch", { batch: "after-restart", size: 3 })).toEqual(
-      { status: 200, body: { value: "after-restart" } },
+      { status: 200, body: { value: "after-restart", position: expect.stringMatching(/^\d+$/) } },
     );
     await expect.poll(() => afterRestart, { timeout: 15_000 }).toEqual([0, 1, 2]);
     await expect.poll(() => batchCount, { timeout: 15_000 }).toBe(present.size + 1);

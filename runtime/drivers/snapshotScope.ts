@@ -98,10 +98,13 @@ export function ownSnapshot(driver: Driver): Pick<SnapshotScope, "transaction"> 
   let taken: Promise<string> | undefined;
   return {
     transaction: (setup, read) =>
-      driver.transaction(setup, (tx) => {
-        taken = tx.queueQuery<{ snapshot: string }>(TAKE_SNAPSHOT).then((rows) => rows[0]!.snapshot);
-        taken.catch(() => {});
-        return read(tx);
+      driver.transaction(setup, async (tx) => {
+        const snapshot = tx.queueQuery<{ snapshot: string }>(TAKE_SNAPSHOT).then((rows) => rows[0]!.snapshot);
+        snapshot.catch(() => {});
+        const value = await read(tx);
+        // Only a read that succeeded runs what it queued (a failed one may leave it unsent).
+        taken = snapshot;
+        return value;
       }),
     snapshot: async () => taken ?? (await driver.query<{ snapshot: string }>(TAKE_SNAPSHOT))[0]!.snapshot,
   };

@@ -255,16 +255,24 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
           position = tx.queueQuery<{ xid: string | null }>("SELECT pg_current_xact_id_if_assigned()::text AS xid");
         };
         const value = await this.attempt(setup, fn, { ...options, onWrite, onCommitting, beforeCommit });
-        const xid = (await position!)[0]?.xid ?? null;
-        observer.committed(changes, mode, xid);
-        finishCommit();
+        let xid: string | null = null;
+        try {
+          xid = (await position!)[0]?.xid ?? null;
+          observer.committed(changes, mode, xid);
+        } finally {
+          // Never left pending: a snapshot scope may be waiting on it (commitBarrier).
+          finishCommit();
+        }
         options.onCommit?.(xid);
         if (call) this.pruneRecordsNowAndThen();
         return value;
       } catch (error) {
-        // The connection was lost at COMMIT: it may have committed, so watches re-run rather than miss it.
-        if (committing && sqlState(error) === undefined) observer.committed(changes, mode, null);
-        finishCommit();
+        try {
+          // The connection was lost at COMMIT: it may have committed, so watches re-run rather than miss it.
+          if (committing && sqlState(error) === undefined) observer.committed(changes, mode, null);
+        } finally {
+          finishCommit();
+        }
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
         if (recorded) return recorded.value as T;
         // A statement error (it has a SQLSTATE) means nothing committed, even at COMMIT.

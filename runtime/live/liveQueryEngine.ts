@@ -450,8 +450,9 @@ export class LiveQueryEngine {
       const [watch] = subscriber.entries.values();
       const at = watch === undefined ? undefined : snapshots.get(watch);
       if (at !== undefined) this.settle(subscriber, at);
-      else if (watch === undefined || !batch.includes(watch)) this.pending.delete(subscriber);
-      else this.sendUncheckedTo(subscriber);
+      else if (watch === undefined) this.pending.delete(subscriber);
+      // Joined during the round with a watch it did not run: stays pending for the next round.
+      else if (batch.includes(watch)) this.sendUncheckedTo(subscriber);
     }
   }
 

@@ -125,6 +125,25 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
       expect(engine.stats().watches).toBe(0);
     });
 
+    it("a watcher joining a running watch while another watch's round is in flight gets its result", async () => {
+      const ada = await addUser("Ada");
+      const bob = await addUser("Bob");
+      await addProject(ada, "ada-1");
+      const first = collect();
+      const stopFirst = engine.watch("projects.byUser", { userId: ada }, null, (update) => first.updates.push(update));
+      await engine.settled();
+      // A round of one slow watch; the second watcher of ada's watch joins while it runs.
+      const slow = collect();
+      const stopSlow = engine.watch("projects.byUserSlowly", { userId: bob }, null, (u) => slow.updates.push(u));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = collect();
+      const stopSecond = engine.watch("projects.byUser", { userId: ada }, null, (u) => second.updates.push(u));
+      await engine.settled();
+      expect(slow.last()).toEqual([]);
+      expect(second.last()).toEqual(["ada-1"]);
+      for (const stop of [stopFirst, stopSlow, stopSecond]) stop();
+    });
+
     it("coalesces bursts: one mutation writing 50 rows re-runs a watch once", async () => {
       const ada = await addUser("Ada");
       const seen = collect();

@@ -61,6 +61,13 @@ interface Watch {
   marks: (string | null)[];
 }
 
+/** The changes applied while a round or a run alone goes on. */
+interface ChangeCollector {
+  changes: { change: Change; position: string | null }[];
+  /** More than {@link MAX_ROUND_CHANGES}: the runs' watches just run again. */
+  overflow: boolean;
+}
+
 interface Subscriber {
   auth: UserIdentity | null;
   entries: Map<string, Watch>;
@@ -79,7 +86,7 @@ interface Subscriber {
   onTransition: (transition: Transition) => void;
 }
 
-/** Changes kept while a round runs before its watches all just run again. */
+/** Changes kept while a round or a run alone goes on before its watches all just run again. */
 const MAX_ROUND_CHANGES = 100_000;
 /** Rounds a subscription may be held back before all of its watches run together. */
 const MAX_HELD_ROUNDS = 3;
@@ -122,6 +129,11 @@ export interface LiveQueryEngineOptions {
  * change is found, the subscription waits for the next round, and after
  * {@link MAX_HELD_ROUNDS} all of its watches run together. Rounds run one at a time, so
  * a subscription's versions only move forward.
+ *
+ * A watch that only subscriptions of one query hold (a stream of one query, a tRPC
+ * subscription) needs none of that: it runs alone as soon as a change marks it, beside
+ * any round, in a read whose snapshot is read with its first statement, and its
+ * subscriptions get their transition at that snapshot. One watch runs once at a time.
  */
 export class LiveQueryEngine {
   private readonly watches = new Map<string, Watch>();
@@ -132,11 +144,14 @@ export class LiveQueryEngine {
   private readonly marked = new Set<Watch>();
   /** Subscriptions with something to send (or a version to reach). */
   private readonly pending = new Set<Subscriber>();
-  /** Changes applied while a round runs: its runs may have read before or after them. */
-  private roundChanges: { change: Change; position: string | null }[] | null = null;
-  private roundOverflow = false;
+  /** Changes applied while a round or a run alone goes on: its runs may have read before or after them. */
+  private readonly collectors = new Set<ChangeCollector>();
   private round: Promise<void> | null = null;
   private roundAgain = false;
+  private dispatchQueued = false;
+  /** Watches running alone (see {@link runAlone}), and those runs. */
+  private readonly running = new Set<Watch>();
+  private readonly runsAlone = new Set<Promise<void>>();
   private readonly ownPositions = new Set<string>();
   private unsubscribeCommits: (() => void) | null = null;
   private stopped = false;
@@ -172,7 +187,7 @@ export class LiveQueryEngine {
     this.stopped = true;
     this.unsubscribeCommits?.();
     await this.feed.stop();
-    while (this.round) await this.round;
+    await this.idle();
     for (const watch of this.watches.values()) this.index.delete(watch);
     this.watches.clear();
     this.marked.clear();
@@ -183,13 +198,20 @@ export class LiveQueryEngine {
     return { watches: this.watches.size, ...this.counters };
   }
 
-  /** Resolves once every change read so far has been applied and every round is done. */
+  /** Resolves once every change read so far has been applied and every round and run is done. */
   async settled(): Promise<void> {
-    for (;;) {
-      await this.feed.settled();
-      if (this.round === null) return;
-      await this.round;
+    do await this.feed.settled();
+    while (await this.idle());
+  }
+
+  /** Waits until no round and no run alone goes on; true if it had to wait. */
+  private async idle(): Promise<boolean> {
+    let waited = false;
+    while (this.round !== null || this.runsAlone.size > 0) {
+      waited = true;
+      await Promise.all([this.round, ...this.runsAlone]);
     }
+    return waited;
   }
 
   /**
@@ -317,9 +339,9 @@ export class LiveQueryEngine {
 
   /** Marks the watches `changes` touch; `position` is theirs when they came from one commit of this server. */
   private applyChanges(changes: Change[], position: string | null): void {
-    if (this.roundChanges !== null) {
-      if (this.roundChanges.length + changes.length > MAX_ROUND_CHANGES) this.roundOverflow = true;
-      else for (const change of changes) this.roundChanges.push({ change, position: change.position ?? position });
+    for (const collector of this.collectors) {
+      if (collector.changes.length + changes.length > MAX_ROUND_CHANGES) collector.overflow = true;
+      else for (const change of changes) collector.changes.push({ change, position: change.position ?? position });
     }
     let any = false;
     for (const change of changes) {
@@ -342,8 +364,27 @@ export class LiveQueryEngine {
     this.requestRound();
   }
 
+  /** Starts what marks and pending subscriptions call for, once the calls of this tick are in. */
   private requestRound(): void {
+    if (this.stopped || this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    // Let the calls of this tick (a page adding ten watches) join.
+    queueMicrotask(() => {
+      this.dispatchQueued = false;
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Starts each marked watch that only subscriptions of one query hold on a run of its
+   * own, at once; anything else goes to the next round (rounds run one at a time).
+   */
+  private dispatch(): void {
     if (this.stopped) return;
+    for (const watch of this.marked) {
+      if (!this.running.has(watch) && this.runsAloneNow(watch)) this.runAlone(watch);
+    }
+    if (!this.roundWork()) return;
     if (this.round !== null) {
       this.roundAgain = true;
       return;
@@ -352,25 +393,58 @@ export class LiveQueryEngine {
       .catch((error: unknown) => this.options.onError?.(error))
       .finally(() => {
         this.round = null;
-        const again = this.roundAgain || this.marked.size > 0 || this.pending.size > 0;
+        const again = this.roundAgain;
         this.roundAgain = false;
-        if (again) this.requestRound();
+        if (again || this.roundWork()) this.requestRound();
       });
+  }
+
+  /** True when a round has something to do: a marked watch to run, or a subscription it can settle. */
+  private roundWork(): boolean {
+    for (const watch of this.marked) if (!this.running.has(watch) && !this.runsAloneNow(watch)) return true;
+    for (const subscriber of this.pending) if (!this.waitsOnRun(subscriber)) return true;
+    return false;
+  }
+
+  /**
+   * True when every subscription holding `watch` holds that query alone and waits for no
+   * position (a stream of one query, a tRPC subscription): each is then consistent at the
+   * watch's own snapshot, so the watch runs alone, as soon as it is marked, with no
+   * shared snapshot, no log read and no commit barrier, beside any round.
+   */
+  private runsAloneNow(watch: Watch): boolean {
+    for (const subscriber of watch.holders.keys()) if (!this.holdsOneQuery(subscriber)) return false;
+    return true;
+  }
+
+  private holdsOneQuery(subscriber: Subscriber): boolean {
+    if (subscriber.awaiting.length > 0) return false;
+    let only: Watch | undefined;
+    for (const watch of subscriber.entries.values()) {
+      if (only !== undefined && only !== watch) return false;
+      only = watch;
+    }
+    return true;
+  }
+
+  /** True when one of `subscriber`'s watches is running alone: it is settled once that run ends. */
+  private waitsOnRun(subscriber: Subscriber): boolean {
+    for (const watch of subscriber.entries.values()) if (this.running.has(watch)) return true;
+    return false;
   }
 
   /** Runs the marked watches at one snapshot and sends every subscription that holds there its transition. */
   private async runRound(): Promise<void> {
-    // Let the calls of this tick (a page adding ten watches) join the round.
-    await Promise.resolve();
     if (this.awaitsOthers()) await this.feed.caughtUp();
-    const batch = [...this.marked];
-    this.marked.clear();
-    for (const watch of batch) watch.marks = [];
-    if (batch.length === 0 && this.pending.size === 0) return;
+    // Watches running alone stay marked until their runs end; those that may run alone are left to them.
+    const batch = [...this.marked].filter((watch) => !this.running.has(watch) && !this.runsAloneNow(watch));
+    for (const watch of batch) {
+      this.marked.delete(watch);
+      watch.marks = [];
+    }
+    if (batch.length === 0 && !this.roundWork()) return;
     this.counters.rounds++;
-    this.roundChanges = [];
-    this.roundOverflow = false;
-    if (this.runsSeparately(batch)) return this.runSeparately(batch);
+    const collector = this.collect();
     let snapshot: Snapshot | null = null;
     try {
       await this.options.runtime.store.prepare();
@@ -386,18 +460,18 @@ export class LiveQueryEngine {
         await Promise.all(batch.map((watch) => this.run(watch, scope)));
         await logRead;
         await barrier;
-        this.markRoundChanges(batch, () => at);
+        this.collectors.delete(collector);
+        for (const watch of batch) this.markRunChanges(watch, at, collector);
         // Sent before the scope closes: its COMMIT is no reason to wait.
-        for (const subscriber of [...this.pending]) this.settle(subscriber, at);
+        for (const subscriber of [...this.pending]) if (!this.waitsOnRun(subscriber)) this.settle(subscriber, at);
       });
     } catch (error) {
+      this.collectors.delete(collector);
       if (snapshot === null) {
         // No snapshot (the database is out of reach): the watches report what their queries would.
         // They run again when a change touches them or the feed reconnects, as any failed run.
-        const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
-        for (const watch of batch) this.setResult(watch, update);
-        this.roundChanges = null;
-        this.sendUnchecked();
+        for (const watch of batch) this.failWatch(watch, error);
+        for (const subscriber of [...this.pending]) if (!this.waitsOnRun(subscriber)) this.sendUncheckedTo(subscriber);
         return;
       }
       // The round was done; only closing the scope failed.
@@ -405,55 +479,52 @@ export class LiveQueryEngine {
     }
   }
 
-  /**
-   * True when every subscription the round concerns (holding one of its watches, or
-   * with something to send) holds one query, run in this round, and waits for no
-   * position: a stream of one query, a tRPC subscription. Each is then consistent at its
-   * own watch's snapshot, so the runs need no shared snapshot, no log read and no commit
-   * barrier, and run side by side as separate reads.
-   */
-  private runsSeparately(batch: Watch[]): boolean {
-    const inBatch = new Set(batch);
-    const single = (subscriber: Subscriber) => {
-      if (subscriber.awaiting.length > 0) return false;
-      let only: Watch | undefined;
-      for (const watch of subscriber.entries.values()) {
-        if (!inBatch.has(watch) || (only !== undefined && only !== watch)) return false;
-        only = watch;
-      }
-      return true;
-    };
-    for (const watch of batch) for (const subscriber of watch.holders.keys()) if (!single(subscriber)) return false;
-    for (const subscriber of this.pending) if (!single(subscriber)) return false;
-    return true;
+  /** Starts collecting the changes applied from now on (until deleted from {@link collectors}). */
+  private collect(): ChangeCollector {
+    const collector: ChangeCollector = { changes: [], overflow: false };
+    this.collectors.add(collector);
+    return collector;
   }
 
-  /** Runs each watch of the round in its own read, and settles each subscription at its watch's snapshot. */
-  private async runSeparately(batch: Watch[]): Promise<void> {
-    const snapshots = new Map<Watch, Snapshot>();
-    await Promise.all(
-      batch.map(async (watch) => {
+  /**
+   * Runs `watch` in a read of its own, then settles the subscriptions holding it at that
+   * read's snapshot (those that now hold other queries too wait for the next round).
+   */
+  private runAlone(watch: Watch): void {
+    this.marked.delete(watch);
+    watch.marks = [];
+    this.running.add(watch);
+    const collector = this.collect();
+    const run = (async () => {
+      let at: Snapshot | null = null;
+      try {
         const alone = ownSnapshot(this.options.runtime.driver);
-        try {
-          await this.options.runtime.store.prepare();
-          await this.run(watch, alone);
-          const at = parseSnapshot(await alone.snapshot());
-          if (at !== null) snapshots.set(watch, at);
-        } catch (error) {
-          const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
-          if (this.watches.get(watch.key) === watch) this.setResult(watch, update);
-        }
-      }),
-    );
-    this.markRoundChanges(batch, (watch) => snapshots.get(watch));
-    for (const subscriber of [...this.pending]) {
-      const [watch] = subscriber.entries.values();
-      const at = watch === undefined ? undefined : snapshots.get(watch);
-      if (at !== undefined) this.settle(subscriber, at);
-      else if (watch === undefined) this.pending.delete(subscriber);
-      // Joined during the round with a watch it did not run: stays pending for the next round.
-      else if (batch.includes(watch)) this.sendUncheckedTo(subscriber);
-    }
+        await this.options.runtime.store.prepare();
+        await this.run(watch, alone);
+        at = parseSnapshot(await alone.snapshot());
+      } catch (error) {
+        this.failWatch(watch, error);
+      } finally {
+        this.collectors.delete(collector);
+        this.running.delete(watch);
+      }
+      if (at !== null) this.markRunChanges(watch, at, collector);
+      for (const subscriber of watch.holders.keys()) {
+        if (!this.holdsOneQuery(subscriber)) this.pending.add(subscriber);
+        else if (at !== null) this.settle(subscriber, at);
+        else this.sendUncheckedTo(subscriber);
+      }
+      this.requestRound();
+    })()
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => this.runsAlone.delete(run));
+    this.runsAlone.add(run);
+  }
+
+  /** A run that could not read (the database is out of reach): its watchers get what its query would report. */
+  private failWatch(watch: Watch, error: unknown): void {
+    const update = errorUpdate(lostDatabaseError(error, "query", false), this.options.onError);
+    if (this.watches.get(watch.key) === watch) this.setResult(watch, update);
   }
 
   /** True when a subscription waits for a commit this server did not make (the feed must read it). */
@@ -465,33 +536,23 @@ export class LiveQueryEngine {
   }
 
   /**
-   * Settles the marks of the round's watches: marks of changes their snapshot sees are
-   * reflected in their new results and dropped (changes applied during the round marked
-   * them through their previous reads); the changes applied during the round that the
-   * snapshot does not see, and that touch their new reads, mark them.
+   * Settles the marks of a watch that just ran at `at`: marks of changes `at` sees are
+   * reflected in its new result and dropped (changes applied during the run marked it
+   * through its previous reads); the changes `collector` caught during the run that
+   * `at` does not see, and that touch its new reads, mark it.
    */
-  private markRoundChanges(batch: Watch[], snapshotOf: (watch: Watch) => Snapshot | undefined): void {
-    const changes = this.roundChanges ?? [];
-    this.roundChanges = null;
-    for (const watch of batch) {
-      const at = snapshotOf(watch);
-      if (at === undefined) continue;
-      watch.marks = watch.marks.filter((position) => position === null || !snapshotCovers(at, position));
-      if (watch.marks.length === 0) this.marked.delete(watch);
-      if (this.roundOverflow) {
-        watch.marks.push(null);
-        this.marked.add(watch);
-        continue;
-      }
+  private markRunChanges(watch: Watch, at: Snapshot, collector: ChangeCollector): void {
+    watch.marks = watch.marks.filter((position) => position === null || !snapshotCovers(at, position));
+    if (collector.overflow) watch.marks.push(null);
+    else {
       const reads = this.index.readsOf(watch);
-      for (const { change, position } of changes) {
+      for (const { change, position } of collector.changes) {
         if (position !== null && snapshotCovers(at, position)) continue;
-        if (reads.some((read) => changeTouchesRead(change, read))) {
-          watch.marks.push(position);
-          this.marked.add(watch);
-        }
+        if (reads.some((read) => changeTouchesRead(change, read))) watch.marks.push(position);
       }
     }
+    if (watch.marks.length > 0 && this.watches.get(watch.key) === watch) this.marked.add(watch);
+    else this.marked.delete(watch);
   }
 
   /** Sends `subscriber` its transition at `at` when all of its watches hold there; else holds it back. */
@@ -526,13 +587,9 @@ export class LiveQueryEngine {
   }
 
   /**
-   * After a round with no snapshot: sends what changed at the subscriptions' last
-   * versions, and lets their waiters go (the client stops waiting when told nothing).
+   * After a run with no snapshot: sends what changed at the subscription's last
+   * version, and lets its waiters go (the client stops waiting when told nothing).
    */
-  private sendUnchecked(): void {
-    for (const subscriber of [...this.pending]) this.sendUncheckedTo(subscriber);
-  }
-
   private sendUncheckedTo(subscriber: Subscriber): void {
     this.pending.delete(subscriber);
     subscriber.awaiting = [];

@@ -25,6 +25,14 @@ const functions = {
         return projects.map((project) => project.name);
       },
     }),
+    /** Waits `ms`, then counts the projects: holds a round open for that long. */
+    countAfter: query({
+      args: { ms: (await import("zod")).z.number() },
+      handler: async (ctx, args) => {
+        await new Promise((resolve) => setTimeout(resolve, args.ms));
+        return (await ctx.db.query("projects").collect()).length;
+      },
+    }),
     recent: query({
       args: { since: (await import("zod")).z.number() },
       handler: async (ctx, args) =>
@@ -143,6 +151,30 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
       expect(second.last()).toEqual(["ada-1"]);
       for (const stop of [stopFirst, stopSlow, stopSecond]) stop();
     });
+
+    // PGlite has one connection: a round's transaction holds it, so every read waits for the round.
+    it.skipIf(factory.name === "pglite")(
+      "a watch only one-query subscriptions hold runs beside a round in flight, not after it",
+      async () => {
+        const ada = await addUser("Ada");
+        const order: string[] = [];
+        const single = engine.watch("projects.byUser", { userId: ada }, null, (update) => {
+          if ("value" in update && (update.value as string[]).length > 0) order.push("single");
+        });
+        await engine.settled();
+        // A subscription of two queries, one slow: its first round stays open for 800 ms.
+        const page = engine.subscribe(null, () => order.push("page"));
+        page.add("a", "projects.countAfter", { ms: 800 });
+        page.add("b", "users.get", { id: ada });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await addProject(ada, "during the round");
+        await engine.settled();
+        page.close();
+        single();
+        // The page's first transition, then (its count read the project) the next one.
+        expect(order).toEqual(["single", "page", "page"]);
+      },
+    );
 
     it("coalesces bursts: one mutation writing 50 rows re-runs a watch once", async () => {
       const ada = await addUser("Ada");

@@ -83,7 +83,8 @@ export interface MutationOptions extends TransactionOptions {
   call?: MutationCallId;
   /**
    * Told the mutation's position once it committed: its transaction id as text (null
-   * when it wrote nothing). Not called when a named call returns its recorded result.
+   * when it wrote nothing). When a named call returns its recorded result, told the
+   * first run's.
    */
   onCommit?: (position: string | null) => void;
 }
@@ -231,7 +232,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
       // A retry may be a call whose first run committed meanwhile (or met its record).
       if (call && attempt > 1) {
         const recorded = await recordedResult(this.driver, this.schemaName, call);
-        if (recorded) return recorded.value as T;
+        if (recorded) return answerRecorded(recorded, options);
       }
       const lockMode = attempt > OPTIMISTIC_ATTEMPTS ? "EXCLUSIVE" : "ROW SHARE";
       const layoutVersion = this.layouts.version;
@@ -274,7 +275,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
           finishCommit();
         }
         const recorded = call ? await this.recordedAnswer(error, call, committing) : null;
-        if (recorded) return recorded.value as T;
+        if (recorded) return answerRecorded(recorded, options);
         // A statement error (it has a SQLSTATE) means nothing committed, even at COMMIT.
         if (await this.layoutChanged(error, layoutVersion)) continue;
         if (!isRetryable(error)) throw error;
@@ -300,7 +301,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     error: unknown,
     call: MutationCallId,
     committing: boolean,
-  ): Promise<{ value: unknown } | null> {
+  ): Promise<{ value: unknown; position: string | null } | null> {
     const missing = missingTable(error);
     if (missing) throw missing;
     if (!isRecordedAlready(error) && (isRetryable(error) || committing)) return null;
@@ -353,4 +354,10 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
         throw refusedValue(error);
       });
   }
+}
+
+/** A named call's first result, answered again: its caller learns the first run's commit position too. */
+function answerRecorded<T>(recorded: { value: unknown; position: string | null }, options: MutationOptions): T {
+  options.onCommit?.(recorded.position);
+  return recorded.value as T;
 }

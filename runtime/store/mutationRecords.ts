@@ -43,10 +43,11 @@ export function mutationRecordTableSql(schemaName: string): string {
   END $records$`;
 }
 
-/** A recorded result: the JSON text of the value the mutation returned (null for undefined). */
+/** A recorded result: the JSON text of the value the mutation returned (null for undefined), and its commit's position. */
 interface RecordRow {
   fingerprint: string;
   result: string | null;
+  position: string | null;
 }
 
 /**
@@ -83,19 +84,28 @@ export function isRecordedAlready(error: unknown): boolean {
 }
 
 /**
- * The result recorded for `call`, as `{ value }`, or null when none is. An id recorded
- * for another call is refused with a CONFLICT.
+ * The record's commit position, the first run's transaction id as `pg_current_xact_id()`
+ * gives it: the row's `xmin` is that id's low 32 bits, widened against the current
+ * snapshot's (records are far younger than 2^31 transactions).
+ */
+const RECORD_POSITION = `(now_xid.full - ((now_xid.full - r.xmin::text::bigint) & 4294967295))::text`;
+const NOW_XID = `(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS full) now_xid`;
+
+/**
+ * The result recorded for `call`, as `{ value, position }` (position: the first run's
+ * commit, see docs/live.md), or null when none is. An id recorded for another call is
+ * refused with a CONFLICT.
  * @internal
  */
 export async function recordedResult(
   sql: SqlExecutor,
   schemaName: string,
   call: MutationCallId,
-): Promise<{ value: unknown } | null> {
+): Promise<{ value: unknown; position: string | null } | null> {
   let rows: RecordRow[];
   try {
     rows = await sql.query<RecordRow>(
-      `SELECT fingerprint, result FROM ${mutationRecordTable(schemaName)} WHERE id = $1::text`,
+      `SELECT r.fingerprint, r.result, ${RECORD_POSITION} AS position FROM ${mutationRecordTable(schemaName)} r, ${NOW_XID} WHERE r.id = $1::text`,
       [call.id],
     );
   } catch (error) {
@@ -109,7 +119,7 @@ export async function recordedResult(
       message: `Mutation id ${call.id} was already used for another call (another function, arguments or user): send a new id with each call`,
     });
   }
-  return { value: row.result === null ? undefined : JSON.parse(row.result) };
+  return { value: row.result === null ? undefined : JSON.parse(row.result), position: row.position };
 }
 
 /** Deletes records older than `retentionMs`. @internal */

@@ -88,6 +88,24 @@ for (const factory of testDriverFactories) {
       expect(await users()).toBe(1);
     });
 
+    it("sent again, it reports the first run's commit position, so read-your-writes waits for that commit", async () => {
+      const named = call();
+      const positions: (string | null)[] = [];
+      const add = () =>
+        store.mutation((db) => db.insert("users", { name: "Dee", createdAt: 1 }), {
+          call: named,
+          onCommit: (position) => positions.push(position),
+        });
+      await add();
+      // Later transactions in between, so the answer is the first run's, not the latest.
+      for (let i = 0; i < 3; i++) await store.mutation((db) => db.insert("users", { name: `x${i}`, createdAt: 1 }));
+      await add();
+      // Also when the copies race: the losers meet the record (its primary key).
+      await Promise.all([add(), add()]);
+      expect(positions[0]).toMatch(/^[1-9][0-9]*$/);
+      expect(positions).toEqual(Array(4).fill(positions[0]));
+    });
+
     it("keeps undefined, strings Postgres cannot hold in jsonb, and nested values", async () => {
       const nothing = call();
       expect(await store.mutation(async () => undefined, { call: nothing })).toBeUndefined();

@@ -4,6 +4,8 @@ import type { SqlExecutor, TransactionExecutor } from "./driver.js";
 export interface QueueingExecutor extends TransactionExecutor {
   /** Runs the queued statements; call before committing. */
   flush(): Promise<void>;
+  /** Drops the queued statements after the transaction failed: queued reads reject with `error`. */
+  discard(error: unknown): void;
 }
 
 /**
@@ -48,5 +50,8 @@ export function queueWrites(inner: SqlExecutor): QueueingExecutor {
       return inner.query<TRow>(text, params);
     },
     flush,
+    discard(error) {
+      for (const dropped of queued.splice(0)) dropped.deliver?.reject(error);
+    },
   };
 }

@@ -118,6 +118,17 @@ for (const factory of testDriverFactories) {
       await expect(read).rejects.toBeDefined();
     });
 
+    it("a queued read of a body that throws rejects with the body's error; it never hangs", async () => {
+      let read: Promise<unknown[]> | undefined;
+      await expect(
+        database.driver.transaction(SETUP, async (tx) => {
+          read = tx.queueQuery("SELECT 1 AS one");
+          throw new Error("handler failed first");
+        }),
+      ).rejects.toThrow("handler failed first");
+      await expect(read).rejects.toThrow("handler failed first");
+    });
+
     it("a body that throws after queueing writes nothing", async () => {
       await expect(
         database.driver.transaction(SETUP, async (tx) => {

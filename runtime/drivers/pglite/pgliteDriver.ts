@@ -82,9 +82,14 @@ export function pgliteDriverOn(db: PGlite, description: string, releaseLock?: ()
       return db.transaction(async (tx) => {
         if (setup) await tx.exec(setup);
         const executor = queueWrites(wrap(tx));
-        const value = await body(executor);
-        await executor.flush();
-        return value;
+        try {
+          const value = await body(executor);
+          await executor.flush();
+          return value;
+        } catch (error) {
+          executor.discard(error);
+          throw error;
+        }
       });
     },
 

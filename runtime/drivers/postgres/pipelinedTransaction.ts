@@ -75,9 +75,9 @@ export class PipelinedTransaction implements TransactionExecutor {
     await this.send(COMMIT);
   }
 
-  /** Ends the transaction after an error, if it began. */
-  async rollback(): Promise<void> {
-    for (const dropped of this.queued.splice(0)) dropped.deliver?.reject(new Error("The transaction was rolled back"));
+  /** Ends the transaction after `error`, if it began; queued reads reject with `error`. */
+  async rollback(error: unknown = new Error("The transaction was rolled back")): Promise<void> {
+    for (const dropped of this.queued.splice(0)) dropped.deliver?.reject(error);
     if (this.started) await this.client.query("ROLLBACK");
   }
 

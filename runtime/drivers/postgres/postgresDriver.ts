@@ -106,7 +106,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
         await tx.commit();
         return value;
       } catch (error) {
-        await tx.rollback().catch((rollbackError: Error) => {
+        await tx.rollback(error).catch((rollbackError: Error) => {
           broken = rollbackError;
         });
         throw error;

@@ -407,8 +407,8 @@ export class LiveQueryEngine {
   }
 
   /**
-   * True when every subscription holding `watch` holds that query alone and waits for no
-   * position (a stream of one query, a tRPC subscription): each is then consistent at the
+   * True when every subscription holding `watch` holds that query alone (a stream of one
+   * query, a tRPC subscription; see {@link holdsOneQuery}): each is then consistent at the
    * watch's own snapshot, so the watch runs alone, as soon as it is marked, with no
    * shared snapshot, no log read and no commit barrier, beside any round.
    */
@@ -417,8 +417,13 @@ export class LiveQueryEngine {
     return true;
   }
 
+  /**
+   * True when `subscriber` holds one query and waits for no position of another
+   * server's: this server's commits mark their watches as they commit, so a run begun
+   * after one sees it, and the run's own snapshot settles the wait.
+   */
   private holdsOneQuery(subscriber: Subscriber): boolean {
-    if (subscriber.awaiting.length > 0) return false;
+    if (subscriber.awaiting.some(({ position }) => !this.ownPositions.has(position))) return false;
     let only: Watch | undefined;
     for (const watch of subscriber.entries.values()) {
       if (only !== undefined && only !== watch) return false;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ChangeFeed } from "../../runtime/live/changeFeed.js";
 import { functionBuilders, type Id } from "../../runtime/index.js";
-import { type LiveQueryEngine, type WatchUpdate } from "../../runtime/live/liveQueryEngine.js";
+import { type LiveQueryEngine, type Transition, type WatchUpdate } from "../../runtime/live/liveQueryEngine.js";
+import { parseSnapshot, snapshotCovers } from "../../runtime/protocol/snapshotVersion.js";
 import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
 import { defineRef } from "../../runtime/schema/defineRef.js";
 import { startLive, type LiveHarness } from "../support/liveHarness.js";
@@ -175,6 +176,26 @@ export function describeLiveSuite(factory: TestDriverFactory): void {
         expect(order).toEqual(["single", "page", "page"]);
       },
     );
+
+    it("a one-query subscription awaiting this server's commit is settled by its watch's own run, with no round", async () => {
+      const ada = await addUser("Ada");
+      const transitions: Transition[] = [];
+      const subscription = engine.subscribe(null, (transition) => transitions.push(transition));
+      subscription.add("a", "projects.byUser", { userId: ada });
+      await engine.settled();
+      const rounds = engine.stats().rounds;
+      let position: string | null = null;
+      await runtime.store.mutation((db) => db.insert("projects", { name: "awaited", userId: ada, createdAt: 1 }), {
+        onCommit: (committed) => (position = committed),
+      });
+      subscription.await(position!);
+      await engine.settled();
+      const last = transitions.at(-1)!;
+      expect(snapshotCovers(parseSnapshot(last.version)!, position!)).toBe(true);
+      expect(last.updates).toEqual([{ id: "a", update: { value: ["awaited"] } }]);
+      expect(engine.stats().rounds).toBe(rounds);
+      subscription.close();
+    });
 
     it("coalesces bursts: one mutation writing 50 rows re-runs a watch once", async () => {
       const ada = await addUser("Ada");

@@ -167,6 +167,14 @@ export interface ConvoyClient {
 interface Answer {
   value?: unknown;
   position?: unknown;
+  /** Of the streams the mutation named, those whose watches its commit changed none of. */
+  unaffected?: unknown;
+}
+
+/** The answer's `unaffected` stream ids; none when absent or not a list of strings. */
+function unaffectedOf(answer: Answer): string[] {
+  const { unaffected } = answer;
+  return Array.isArray(unaffected) ? unaffected.filter((id): id is string => typeof id === "string") : [];
 }
 
 /** A random mutation id: 128 bits, base64url. */
@@ -232,11 +240,17 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   async function send(kind: "query" | "mutation" | "action", payload: string): Promise<Answer> {
     const extra = typeof options.headers === "function" ? await options.headers() : options.headers;
+    // A mutation names the client's streams: the answer says which of them it changed nothing of.
+    const named = kind === "mutation" ? (streams?.ids ?? []) : [];
     let response: Response;
     try {
       response = await doFetch(`${url}/api/${kind}`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...extra },
+        headers: {
+          "content-type": "application/json",
+          ...(named.length > 0 ? { "x-convoy-streams": named.join(",") } : {}),
+          ...extra,
+        },
         body: payload,
       });
     } catch (cause) {
@@ -273,6 +287,8 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     return body;
   }
 
+  /** The client's live streams, opened by its first watch. */
+  let streams: WatchStreams | undefined;
   // The last mutation called, settled or not: the next one waits for it.
   let lastMutation: Promise<unknown> = Promise.resolve();
   const sequential = (options.mutationOrder ?? "sequential") === "sequential";
@@ -311,14 +327,14 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
     editOutbox((entries) => [...entries, entry]);
     const answer = await sendFromOutbox(entry);
     // Read-your-writes: resolve once this client's watches show the commit.
-    if (typeof answer.position === "string") await streams?.reached(answer.position);
+    if (typeof answer.position === "string") await streams?.reached(answer.position, unaffectedOf(answer));
     return answer.value;
   }
 
   // What an earlier client on this outbox left unsent goes first.
   const resumedMutations = (outbox?.load() ?? []).map((entry): ResumedMutation => {
     const settled = sendFromOutbox(entry).then(async (answer) => {
-      if (typeof answer.position === "string") await streams?.reached(answer.position);
+      if (typeof answer.position === "string") await streams?.reached(answer.position, unaffectedOf(answer));
       return answer.value;
     });
     settled.catch((error: unknown) => {
@@ -329,7 +345,6 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   const headers = async (): Promise<Record<string, string>> =>
     (typeof options.headers === "function" ? await options.headers() : options.headers) ?? {};
-  let streams: WatchStreams | undefined;
 
   return {
     url,

@@ -286,14 +286,21 @@ export class WatchStream {
     });
   }
 
+  /** The server's id of this stream, once open. */
+  get id(): string | null {
+    return this.streamId;
+  }
+
   /**
    * Resolves once this stream has applied a transition whose version covers `position`
    * (a mutation's commit): every watch the commit touched then shows it. Resolves at
    * once without watches, and when the stream drops or stays silent for
    * {@link AWAIT_LIMIT_MS} (its watches then report their own trouble).
    */
-  reached(position: string): Promise<void> {
+  reached(position: string, unaffected: readonly string[] = []): Promise<void> {
     if (this.watches.size === 0 || this.closed || this.refusedForGood) return Promise.resolve();
+    // The server that made the commit holds this stream, and the commit changed none of its watches.
+    if (this.streamId !== null && unaffected.includes(this.streamId)) return Promise.resolve();
     if (this.version !== null && snapshotCovers(this.version, position)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => waiter.done(), AWAIT_LIMIT_MS);
@@ -431,9 +438,17 @@ export class WatchStreams {
 
   constructor(private readonly options: Omit<WatchStreamOptions, "overflow">) {}
 
-  /** Resolves once every stream shows the commit at `position` (see {@link WatchStream.reached}). */
-  async reached(position: string): Promise<void> {
-    await Promise.all(this.streams.map((stream) => stream.reached(position)));
+  /**
+   * Resolves once every stream shows the commit at `position` (see {@link WatchStream.reached});
+   * at once for the `unaffected` ones, whose watches the commit changed none of.
+   */
+  async reached(position: string, unaffected: readonly string[] = []): Promise<void> {
+    await Promise.all(this.streams.map((stream) => stream.reached(position, unaffected)));
+  }
+
+  /** The ids of the streams open now, for a mutation to name (see {@link reached}). */
+  get ids(): string[] {
+    return this.streams.flatMap((stream) => (stream.id === null ? [] : [stream.id]));
   }
 
   /** Streams open (or opening) now. */

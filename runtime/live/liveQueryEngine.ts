@@ -40,6 +40,12 @@ export interface LiveSubscription {
    * once every watch the commit touched shows it (an empty one when nothing changed).
    */
   await(position: string): void;
+  /**
+   * True when `position`, a commit this server just made, changed none of the
+   * subscription's watches (none ran on it, none runs or waits to): what the client
+   * shows already reflects it, so its mutation need not wait. False when unsure.
+   */
+  unaffectedBy(position: string): boolean;
   /** Stops every watch. */
   close(): void;
 }
@@ -152,6 +158,8 @@ export class LiveQueryEngine {
   /** Watches running alone (see {@link runAlone}), and those runs. */
   private readonly running = new Set<Watch>();
   private readonly runsAlone = new Set<Promise<void>>();
+  /** The watches the round in flight runs. */
+  private readonly inRound = new Set<Watch>();
   private readonly ownPositions = new Set<string>();
   private unsubscribeCommits: (() => void) | null = null;
   private stopped = false;
@@ -256,6 +264,7 @@ export class LiveQueryEngine {
       add: (id, path, args) => this.add(subscriber, id, path, args),
       remove: (id) => this.remove(subscriber, id),
       await: (position) => this.awaitPosition(subscriber, position),
+      unaffectedBy: (position) => this.unaffected(subscriber, position),
       close: () => {
         subscriber.closed = true;
         for (const id of [...subscriber.entries.keys()]) this.remove(subscriber, id);
@@ -328,6 +337,17 @@ export class LiveQueryEngine {
     subscriber.awaiting.push({ position, asked: this.counters.rounds });
     this.pending.add(subscriber);
     this.requestRound();
+  }
+
+  private unaffected(subscriber: Subscriber, position: string): boolean {
+    // This server's commits mark the watches whose reads they touch as they commit: an
+    // idle, unmarked watch was not touched. Another server's are read later.
+    if (subscriber.closed || !this.ownPositions.has(position)) return false;
+    for (const watch of subscriber.entries.values()) {
+      const busy = this.marked.has(watch) || this.running.has(watch) || this.inRound.has(watch);
+      if (busy || watch.update === undefined || watch.marks.length > 0) return false;
+    }
+    return true;
   }
 
   private rememberOwn(position: string): void {
@@ -446,8 +466,17 @@ export class LiveQueryEngine {
     for (const watch of batch) {
       this.marked.delete(watch);
       watch.marks = [];
+      this.inRound.add(watch);
     }
-    if (batch.length === 0 && !this.roundWork()) return;
+    try {
+      if (batch.length > 0 || this.roundWork()) await this.runBatch(batch);
+    } finally {
+      this.inRound.clear();
+    }
+  }
+
+  /** Runs `batch` at one snapshot and settles the pending subscriptions there. */
+  private async runBatch(batch: Watch[]): Promise<void> {
     this.counters.rounds++;
     const collector = this.collect();
     let snapshot: Snapshot | null = null;

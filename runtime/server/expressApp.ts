@@ -11,7 +11,7 @@ import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
 import { bodyErrorHandler } from "./bodyErrors.js";
 import { errorResponse } from "./errorResponse.js";
-import { handleCall } from "./handleCall.js";
+import { handleCall, STREAMS_HEADER } from "./handleCall.js";
 import { corsMiddleware, type CorsOrigins } from "./cors.js";
 import { identityReader } from "./requestIdentity.js";
 import { SseStreams } from "./sseStreams.js";
@@ -188,6 +188,17 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
   });
 
   const json = express.json({ limit: bodyLimit, strict: false, type: () => true });
+  const streams = options.live
+    ? new SseStreams({
+        engine: options.live,
+        streamLimit,
+        ...(options.maxWatchesPerStream !== undefined ? { maxWatchesPerStream: options.maxWatchesPerStream } : {}),
+      })
+    : undefined;
+  const callOptions = {
+    ...report,
+    ...(streams ? { unaffected: streams.unaffected.bind(streams) } : {}),
+  };
   for (const kind of ["query", "mutation", "action"] as const) {
     app.post(`/api/${kind}`, json, async (request, response) => {
       let auth: UserIdentity | null;
@@ -198,17 +209,14 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
         response.status(status).json(body);
         return;
       }
-      const { status, body } = await handleCall(runtime, { kind, body: request.body, auth }, report);
+      const { status, body } = await handleCall(
+        runtime,
+        { kind, body: request.body, auth, streams: request.headers[STREAMS_HEADER] },
+        callOptions,
+      );
       response.status(status).json(body);
     });
   }
-  const streams = options.live
-    ? new SseStreams({
-        engine: options.live,
-        streamLimit,
-        ...(options.maxWatchesPerStream !== undefined ? { maxWatchesPerStream: options.maxWatchesPerStream } : {}),
-      })
-    : undefined;
   if (streams) {
     app.get("/api/subscribe", async (request, response) => {
       let auth: UserIdentity | null;

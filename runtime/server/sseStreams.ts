@@ -254,6 +254,19 @@ export class SseStreams {
     }
   }
 
+  /**
+   * Of `streamIds`, the streams of this server, opened by `auth`, whose watches the
+   * commit at `position` (this server's) changed none of: the mutation's answer names
+   * them, and their client need not wait for a transition (see docs/live.md).
+   */
+  unaffected(streamIds: readonly string[], auth: UserIdentity | null, position: string): string[] {
+    const identity = canonicalJson(auth);
+    return streamIds.filter((id) => {
+      const stream = this.streams.get(id);
+      return stream !== undefined && stream.identity === identity && stream.subscription.unaffectedBy(position);
+    });
+  }
+
   private sendError(stream: Stream, id: string, error: WireError): void {
     this.send(stream, LiveEvent.queryError, { id, error });
   }

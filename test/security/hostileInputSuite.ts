@@ -483,6 +483,27 @@ export function describeHostileInputSuite(factory: TestDriverFactory): void {
       await expect.poll(() => convoy.engine.stats().watches, { timeout: 5000 }).toBe(0);
     });
 
+    it("X-Convoy-Streams (a mutation's stream ids): malformed is a 400 naming the header, nothing written", async () => {
+      const call = JSON.stringify({ path: "notes.add", args: { title: "named streams" } });
+      const send = (streams: string) =>
+        exchange(`${convoy.url}/api/mutation`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-user": "alice", "x-convoy-streams": streams },
+          body: call,
+        });
+      const before = await convoy.dump();
+      for (const bad of ["not an id!", "a,,b", "x".repeat(65), Array(65).fill("abc").join(","), "\u00e9t\u00e9"]) {
+        const answer = await send(bad);
+        expect(answer.status, bad).toBe(400);
+        expect(answer.json.error.message).toContain("x-convoy-streams");
+      }
+      expect(await convoy.dump()).toEqual(before);
+      // Well formed but unknown here: the mutation runs, and no stream is named unaffected.
+      const fine = await send("AAAAAAAAAAAAAAAAAAAAAA, BBBBBBBBBBBBBBBBBBBBBB");
+      expect(fine.status).toBe(200);
+      expect(fine.json.unaffected).toBeUndefined();
+    });
+
     it("unknown paths and methods: 4xx with a message, never a 5xx", async () => {
       const pathArb2 = fc.oneof(
         fc.constantFrom(

@@ -21,7 +21,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { buildExample, launchChromium, startExampleServer } from "../test/e2e/exampleHarness.js";
+import { buildExample, startExampleServer } from "../test/e2e/exampleHarness.js";
+import { launchChromium } from "../test/support/chromium.js";
 import { ensurePackageBuilt } from "../test/support/packageBuild.js";
 import { formatTable } from "./harness.js";
 

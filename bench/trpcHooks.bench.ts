@@ -17,15 +17,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
-import { build } from "esbuild";
 import express from "express";
 import type { Page } from "playwright-core";
 import { syncSchema } from "../generator/sync/syncSchema.js";
 import { openDatabase } from "../runtime/drivers/openDatabase.js";
 import { createConvoyServer } from "../runtime/server/convoyServer.js";
-import { launchChromium, repoRoot } from "../test/e2e/exampleHarness.js";
+import { repoRoot } from "../test/e2e/exampleHarness.js";
 import { createHostContext, createHostRouter, type HostContext } from "../test/e2e/hostPages/hostRouter.js";
+import { launchChromium } from "../test/support/chromium.js";
 import { liveTestFunctions } from "../test/support/liveTestApp.js";
+import { bundleReactPage } from "../test/support/reactPageBundle.js";
 import { testSchema } from "../test/support/testSchema.js";
 import { formatTable } from "./harness.js";
 
@@ -86,18 +87,7 @@ async function main(): Promise<void> {
     context: createHostContext,
     auth: (ctx: HostContext) => (ctx.user ? { subject: ctx.user.id } : null),
   });
-  const bundle = await build({
-    entryPoints: [join(repoRoot, "test/e2e/hostPages/app.tsx")],
-    bundle: true,
-    minify: true,
-    platform: "browser",
-    format: "esm",
-    jsx: "automatic",
-    define: { "process.env.NODE_ENV": '"production"' },
-    write: false,
-    logLevel: "silent",
-  });
-  const script = bundle.outputFiles[0]!.text;
+  const script = await bundleReactPage(join(repoRoot, "test/e2e/hostPages/app.tsx"), { minify: true });
   const app = express();
   app.get(
     "/",

@@ -59,12 +59,16 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
   return false;
 }
 
+/** `_generated/package.json`: its `.js` files are ES modules whatever the project's `type`. */
+const GENERATED_PACKAGE_JSON = `${JSON.stringify({ type: "module" }, null, 2)}\n`;
+
 /**
  * Bundles the app's schema and functions and loads them; `_generated/server` and
  * `_generated/api` come from memory, so a fresh clone (or `convoy serve` before
  * `convoy generate`) builds. A first bundle finds the functions; when a module imports
  * `api`, a second one gives it the real references. Unless `write: false`, writes
- * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts`, `router.ts`, `http.ts` and, when
+ * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts` (with a `package.json` saying
+ * `"type": "module"`), `router.ts`, `http.ts` and, when
  * the project has drizzle-orm, `drizzle.ts`; then loads `convoy/http.ts` if there is one
  * (with the real `api`, from memory too). Files are rewritten only when their content changes.
  */
@@ -84,6 +88,8 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
     mkdirSync(out, { recursive: true });
     writeIfChanged(join(out, "server.ts"), server, changedFiles);
     writeIfChanged(join(out, "functions.ts"), functionsTemplate(app.infos), changedFiles);
+    // api.js is an ES module, also in a project whose package.json says "commonjs" (npm init's default).
+    writeIfChanged(join(out, "package.json"), GENERATED_PACKAGE_JSON, changedFiles);
     writeIfChanged(join(out, "api.js"), apiTemplate(app.infos), changedFiles);
     writeIfChanged(join(out, "api.d.ts"), apiTypesTemplate(), changedFiles);
     removeGenerated(join(out, "api.ts"), removedFiles);

@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -19,6 +21,7 @@ import {
 import { uniqueSchemaName } from "../support/testDatabases.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "convoy-cli-test-"));
+const execFileAsync = promisify(execFile);
 let root: string;
 
 beforeAll(async () => {
@@ -89,7 +92,16 @@ describe("convoy CLI, installed from the packed package", () => {
     expect(first.stdout).toMatch(/Creating the embedded database/);
     expect(first.stdout).toContain("Generated convoy/_generated: 10 function(s), 8 public, 2 table(s)");
     const files = readdirSync(join(root, "convoy/_generated")).sort();
-    expect(files).toEqual(["api.d.ts", "api.js", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
+    expect(files).toEqual([
+      "api.d.ts",
+      "api.js",
+      "drizzle.ts",
+      "functions.ts",
+      "http.ts",
+      "package.json",
+      "router.ts",
+      "server.ts",
+    ]);
     const snapshot = files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"));
     for (const text of snapshot) expect(text.length).toBeLessThan(4000);
 
@@ -102,6 +114,22 @@ describe("convoy CLI, installed from the packed package", () => {
     const checked = await typecheckProject(root);
     expect(checked.output).toBe("");
     expect(checked.code).toBe(0);
+
+    // A project whose package.json says "commonjs" (npm init's default) imports and requires api.js too.
+    const manifest = readFileSync(join(root, "package.json"), "utf8");
+    writeFileSync(join(root, "package.json"), manifest.replace('"type": "module"', '"type": "commonjs"'));
+    try {
+      for (const load of [
+        "import('./convoy/_generated/api.js')",
+        "Promise.resolve(require('./convoy/_generated/api.js'))",
+      ]) {
+        const script = `${load}.then(({ api }) => console.log(api.users.createUser.path))`;
+        const { stdout } = await execFileAsync(process.execPath, ["-e", script], { cwd: root });
+        expect(stdout.trim(), load).toBe("users.createUser");
+      }
+    } finally {
+      writeFileSync(join(root, "package.json"), manifest);
+    }
   }, 120_000);
 
   const drivers = [

@@ -21,32 +21,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { buildExample, launchChromium, startExampleServer } from "../test/e2e/exampleHarness.js";
+import { buildExample, startExampleServer } from "../test/e2e/exampleHarness.js";
+import { launchChromium } from "../test/support/chromium.js";
 import { ensurePackageBuilt } from "../test/support/packageBuild.js";
-import { formatTable } from "./harness.js";
+import { formatTable, latencyRow } from "./harness.js";
+import { clockOffset, now } from "./pageClock.js";
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 
-const now = () => performance.timeOrigin + performance.now();
 const fmt = (value: number) => value.toFixed(1);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-/** The page's clock minus this process's, from the round trip with the smallest time. */
-async function clockOffset(page: Page): Promise<{ offset: number; error: number }> {
-  let best = { offset: 0, error: Infinity };
-  for (let i = 0; i < 30; i++) {
-    const before = now();
-    const pageNow = await page.evaluate(() => performance.timeOrigin + performance.now());
-    const after = now();
-    if ((after - before) / 2 < best.error)
-      best = { offset: pageNow - (before + after) / 2, error: (after - before) / 2 };
-  }
-  return best;
-}
 
 /** Stamps, in the page, the first time each project name is in the DOM. */
 async function watchProjectNames(page: Page): Promise<void> {
@@ -137,7 +121,7 @@ async function main(): Promise<void> {
     await page.getByText("No projects yet.").waitFor();
     await watchProjectNames(page);
 
-    const clockBefore = await clockOffset(page);
+    const clockBefore = await clockOffset(page, 30);
     const fromSend: number[] = [];
     const fromCommit: number[] = [];
     const commit: number[] = [];
@@ -168,18 +152,8 @@ async function main(): Promise<void> {
       toEvent.push(arrived - clockBefore.offset - committed);
       eventToDom.push(shown - arrived);
     }
-    const clockAfter = await clockOffset(page);
+    const clockAfter = await clockOffset(page, 30);
 
-    const row = (label: string, values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      return [
-        label,
-        String(values.length),
-        fmt(percentile(sorted, 0.5)),
-        fmt(percentile(sorted, 0.99)),
-        fmt(sorted.at(-1)!),
-      ];
-    };
     console.log(
       `\n${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Chromium ${browser.version()}, ` +
         `${CHANGES} changes after ${WARMUP} unmeasured, one at a time`,
@@ -192,11 +166,11 @@ async function main(): Promise<void> {
       formatTable(
         ["interval", "changes", "p50 ms", "p99 ms", "max ms"],
         [
-          row("mutation sent -> commit response", commit),
-          row("mutation sent -> change in the DOM", fromSend),
-          row("commit response -> change in the DOM", fromCommit),
-          row("commit response -> result event in the page", toEvent),
-          row("result event -> change in the DOM", eventToDom),
+          latencyRow("mutation sent -> commit response", commit),
+          latencyRow("mutation sent -> change in the DOM", fromSend),
+          latencyRow("commit response -> change in the DOM", fromCommit),
+          latencyRow("commit response -> result event in the page", toEvent),
+          latencyRow("result event -> change in the DOM", eventToDom),
         ],
         1,
       ),

@@ -92,6 +92,13 @@ export function summarize(samples: Sample[]): Measurement {
   };
 }
 
+/** A table row of latencies in milliseconds: `label`, their count, p50, p99 and max (to 0.1 ms). */
+export function latencyRow(label: string, latencies: number[]): string[] {
+  const sorted = Float64Array.from(latencies).sort();
+  const ms = (value: number) => value.toFixed(1);
+  return [label, String(sorted.length), ms(percentile(sorted, 0.5)), ms(percentile(sorted, 0.99)), ms(sorted.at(-1)!)];
+}
+
 /** Formats rows as an aligned table (also valid Markdown); the first `textColumns` align left. */
 export function formatTable(header: string[], rows: string[][], textColumns = 2): string {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]?.length ?? 0)));

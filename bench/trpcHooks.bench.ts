@@ -17,38 +17,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
-import { build } from "esbuild";
 import express from "express";
 import type { Page } from "playwright-core";
 import { syncSchema } from "../generator/sync/syncSchema.js";
 import { openDatabase } from "../runtime/drivers/openDatabase.js";
 import { createConvoyServer } from "../runtime/server/convoyServer.js";
-import { launchChromium, repoRoot } from "../test/e2e/exampleHarness.js";
+import { repoRoot } from "../test/e2e/exampleHarness.js";
 import { createHostContext, createHostRouter, type HostContext } from "../test/e2e/hostPages/hostRouter.js";
+import { launchChromium } from "../test/support/chromium.js";
 import { liveTestFunctions } from "../test/support/liveTestApp.js";
+import { bundleReactPage } from "../test/support/reactPageBundle.js";
 import { testSchema } from "../test/support/testSchema.js";
-import { formatTable } from "./harness.js";
+import { formatTable, latencyRow } from "./harness.js";
+import { clockOffset, now } from "./pageClock.js";
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10);
 const LISTS = 10;
-
-const now = () => performance.timeOrigin + performance.now();
-const fmt = (value: number) => value.toFixed(1);
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-
-/** The page's clock minus this process's, from the round trip with the smallest time. */
-async function clockOffset(page: Page): Promise<number> {
-  let best = { offset: 0, error: Infinity };
-  for (let i = 0; i < 20; i++) {
-    const before = now();
-    const pageNow = await page.evaluate(() => performance.timeOrigin + performance.now());
-    const after = now();
-    if ((after - before) / 2 < best.error)
-      best = { offset: pageNow - (before + after) / 2, error: (after - before) / 2 };
-  }
-  return best.offset;
-}
 
 /** Stamps, in the page, the first time each project name is shown in a list. */
 async function stampNames(page: Page): Promise<void> {
@@ -86,18 +71,7 @@ async function main(): Promise<void> {
     context: createHostContext,
     auth: (ctx: HostContext) => (ctx.user ? { subject: ctx.user.id } : null),
   });
-  const bundle = await build({
-    entryPoints: [join(repoRoot, "test/e2e/hostPages/app.tsx")],
-    bundle: true,
-    minify: true,
-    platform: "browser",
-    format: "esm",
-    jsx: "automatic",
-    define: { "process.env.NODE_ENV": '"production"' },
-    write: false,
-    logLevel: "silent",
-  });
-  const script = bundle.outputFiles[0]!.text;
+  const script = await bundleReactPage(join(repoRoot, "test/e2e/hostPages/app.tsx"), { minify: true });
   const app = express();
   app.get(
     "/",
@@ -133,7 +107,9 @@ async function main(): Promise<void> {
       pages[label] = page;
     }
     const offsets = Object.fromEntries(
-      await Promise.all(Object.entries(pages).map(async ([label, page]) => [label, await clockOffset(page)] as const)),
+      await Promise.all(
+        Object.entries(pages).map(async ([label, page]) => [label, (await clockOffset(page, 20)).offset] as const),
+      ),
     );
     const delays: Record<string, number[]> = Object.fromEntries(Object.keys(pages).map((label) => [label, []]));
     for (let i = 0; i < WARMUP + CHANGES; i++) {
@@ -160,16 +136,7 @@ async function main(): Promise<void> {
     console.log(
       formatTable(
         ["hook (mutation sent -> change in the DOM)", "changes", "p50 ms", "p99 ms", "max ms"],
-        Object.entries(delays).map(([label, values]) => {
-          const sorted = [...values].sort((a, b) => a - b);
-          return [
-            label,
-            String(values.length),
-            fmt(percentile(sorted, 0.5)),
-            fmt(percentile(sorted, 0.99)),
-            fmt(sorted.at(-1)!),
-          ];
-        }),
+        Object.entries(delays).map(([label, values]) => latencyRow(label, values)),
         1,
       ),
     );

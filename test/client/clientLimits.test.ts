@@ -5,12 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { createConvoyServer, type ConvoyServer } from "../../runtime/server/convoyServer.js";
+import type { ConvoyServer } from "../../runtime/server/convoyServer.js";
 import { generateId } from "../../runtime/schema/ids.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory } from "../support/testDatabases.js";
-import { startTestServer, type TestServer } from "../support/testServer.js";
-import { testSchema } from "../support/testSchema.js";
+import { restartServer, startTestServer, type TestServer } from "../support/testServer.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -66,19 +65,11 @@ describe("convoy/client with no EventSource (Node 20)", () => {
     await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toEqual(["live"]);
 
     // The server goes away and comes back on the same port: the stream reopens by itself.
-    const port = Number(new URL(convoy.url!).port);
-    await convoy.close({ timeoutMs: 1000 });
-    convoy = await createConvoyServer({
-      driver: started.database.driver,
-      schema: testSchema,
-      schemaName: started.database.schemaName,
-      functions: liveTestFunctions,
-      closeDatabase: false,
+    convoy = await restartServer(convoy, started.database, liveTestFunctions, {
       pollIntervalMs: 200,
       maxStreamsPerClient: 2,
       maxWatchesPerStream: 3,
     });
-    await convoy.listen({ port });
     await expect.poll(() => convoy.streams, { timeout: 10_000 }).toBe(1);
     await expect
       .poll(
@@ -207,17 +198,7 @@ describe("many watches on the default limits", () => {
       expect(server.streams).toBe(2);
       expect(server.live.stats().watches).toBe(300);
 
-      const port = Number(new URL(server.url!).port);
-      await server.close({ timeoutMs: 1000 });
-      server = await createConvoyServer({
-        driver: big.database.driver,
-        schema: testSchema,
-        schemaName: big.database.schemaName,
-        functions: liveTestFunctions,
-        closeDatabase: false,
-        pollIntervalMs: 200,
-      });
-      await server.listen({ port });
+      server = await restartServer(server, big.database, liveTestFunctions, { pollIntervalMs: 200 });
       await expect.poll(() => server.live.stats().watches, { timeout: 20_000 }).toBe(300);
       expect(server.streams).toBe(2);
       expect(errors).toEqual([]);

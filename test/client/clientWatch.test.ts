@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import type { ConvoyError } from "../../runtime/errors.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { createConvoyServer, type ConvoyServer } from "../../runtime/server/convoyServer.js";
+import type { ConvoyServer } from "../../runtime/server/convoyServer.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { testDriverFactories } from "../support/testDatabases.js";
-import { startTestServer, type TestServer } from "../support/testServer.js";
-import { testSchema } from "../support/testSchema.js";
+import { restartServer, startTestServer, type TestServer } from "../support/testServer.js";
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -23,16 +22,7 @@ for (const factory of testDriverFactories) {
 
     /** Stops the server and starts a new one on the same port and database. */
     const restart = async () => {
-      const port = Number(new URL(convoy.url!).port);
-      await convoy.close({ timeoutMs: 1000 });
-      convoy = await createConvoyServer({
-        driver: started.database.driver,
-        schema: testSchema,
-        schemaName: started.database.schemaName,
-        functions: liveTestFunctions,
-        closeDatabase: false,
-      });
-      await convoy.listen({ port });
+      convoy = await restartServer(convoy, started.database, liveTestFunctions);
     };
 
     beforeAll(async () => {

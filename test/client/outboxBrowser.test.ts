@@ -1,22 +1,20 @@
 // convoy/client's localStorageOutbox in real Chromium: a mutation made while the server
 // is out of reach survives a page reload and is applied once when the page comes back.
 import { once } from "node:events";
-import { existsSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConvoyApp } from "../../runtime/server/expressApp.js";
 import type { ConvoyRuntime } from "../../runtime/server/convoyRuntime.js";
-import { CHROMIUM, launchChromium } from "../e2e/exampleHarness.js";
+import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
 import { repoRoot } from "../support/cliProject.js";
 import { FaultyProxy } from "../support/faultyProxy.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory, type TestDatabase } from "../support/testDatabases.js";
 import { openTestRuntime } from "../support/testRuntime.js";
 
-const skip = !existsSync(CHROMIUM) && process.env.CI !== "true";
-if (skip) console.warn(`\n[outbox] The browser outbox test is SKIPPED: no Chromium at ${CHROMIUM}.\n`);
+const skip = skipWithoutChromium("outbox", "The browser outbox test");
 
 /** The page: convoy/client with an outbox in localStorage, created on every load. */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>outbox</title>

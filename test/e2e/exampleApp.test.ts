@@ -1,23 +1,21 @@
 // The example app (examples/users-projects), built with Vite and served by the real CLI
 // (`convoy serve --static`), in two Chromium pages: every change shows in both, live.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildExample,
-  CHROMIUM,
-  launchChromium,
   repoRoot,
   runCli,
   startExampleServer,
   typecheckExample,
   type ExampleServer,
 } from "./exampleHarness.js";
+import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
 
-const skip = !existsSync(CHROMIUM) && process.env.CI !== "true";
-if (skip) console.warn(`\n[e2e] The example app's browser test is SKIPPED: no Chromium at ${CHROMIUM}.\n`);
+const skip = skipWithoutChromium("e2e", "The example app's browser test");
 
 const LIVE = { timeout: 10_000, interval: 50 };
 

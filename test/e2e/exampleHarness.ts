@@ -2,29 +2,11 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { chromium, type Browser } from "playwright-core";
 
 const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, "../..");
 export const exampleDir = join(repoRoot, "examples/users-projects");
 const cli = join(repoRoot, "dist/generator/cli/bin.js");
-
-/** Debian's Chromium; tests never download a browser. */
-export const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-/** Launches the system Chromium headless. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-}
 
 async function runNode(args: string[], cwd: string): Promise<string> {
   try {

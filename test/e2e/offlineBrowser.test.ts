@@ -4,22 +4,20 @@
 // optimistically, and once online converges to the server's state, each mutation
 // applied once and in call order, a refused one rolled back and reported.
 import { once } from "node:events";
-import { existsSync } from "node:fs";
 import type { Server } from "node:http";
-import { build } from "esbuild";
 import express from "express";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { CHROMIUM, launchChromium } from "./exampleHarness.js";
+import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
 import { repoRoot } from "../support/cliProject.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
+import { bundleReactPage } from "../support/reactPageBundle.js";
 import { pgliteFactory } from "../support/testDatabases.js";
 import { startTestServer, type TestServer } from "../support/testServer.js";
 
-const skip = !existsSync(CHROMIUM) && process.env.CI !== "true";
-if (skip) console.warn(`\n[offline] The browser offline test is SKIPPED: no Chromium at ${CHROMIUM}.\n`);
+const skip = skipWithoutChromium("offline", "The browser offline test");
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -47,17 +45,7 @@ describe.skipIf(skip)("offline-ready in Chromium: persister, outbox and optimist
 
   beforeAll(async () => {
     started = await startTestServer(pgliteFactory, liveTestFunctions, { listen: false });
-    const bundle = await build({
-      entryPoints: [`${repoRoot}/test/e2e/offlinePages/app.tsx`],
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      jsx: "automatic",
-      define: { "process.env.NODE_ENV": '"production"' },
-      write: false,
-      logLevel: "silent",
-    });
-    const script = bundle.outputFiles[0]!.text;
+    const script = await bundleReactPage(`${repoRoot}/test/e2e/offlinePages/app.tsx`);
     const app = express();
     app.get("/page", (_request, response) => void response.type("html").send(HTML));
     app.get("/app.js", (_request, response) => void response.type("js").send(script));

@@ -4,24 +4,22 @@
 // on one Convoy stream (GET /api/subscribe), so the browser's 6 connections per origin
 // never stall a query.
 import { once } from "node:events";
-import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
-import { build } from "esbuild";
 import express from "express";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConvoyClient } from "../../runtime/client/convoyClient.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
-import { CHROMIUM, launchChromium } from "./exampleHarness.js";
 import { createHostContext, createHostRouter, type HostContext } from "./hostPages/hostRouter.js";
+import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
 import { repoRoot } from "../support/cliProject.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
+import { bundleReactPage } from "../support/reactPageBundle.js";
 import { pgliteFactory } from "../support/testDatabases.js";
 import { startTestServer, type TestServer } from "../support/testServer.js";
 
-const skip = !existsSync(CHROMIUM) && process.env.CI !== "true";
-if (skip) console.warn(`\n[trpc hooks] The browser test is SKIPPED: no Chromium at ${CHROMIUM}.\n`);
+const skip = skipWithoutChromium("trpc hooks", "The browser test");
 
 const api = functionReferences<ApiFromFunctions<typeof liveTestFunctions>>({
   projects: { byUser: "query", add: "mutation" },
@@ -45,17 +43,7 @@ describe.skipIf(skip)("tRPC's own hooks and convoy/react, live in Chromium", () 
       context: createHostContext,
       auth: (ctx: HostContext) => (ctx.user ? { subject: ctx.user.id } : null),
     });
-    const bundle = await build({
-      entryPoints: [`${repoRoot}/test/e2e/hostPages/app.tsx`],
-      bundle: true,
-      platform: "browser",
-      format: "esm",
-      jsx: "automatic",
-      define: { "process.env.NODE_ENV": '"production"' },
-      write: false,
-      logLevel: "silent",
-    });
-    const script = bundle.outputFiles[0]!.text;
+    const script = await bundleReactPage(`${repoRoot}/test/e2e/hostPages/app.tsx`);
     const app = express();
     app.use((request, _response, next) => {
       if (request.path.startsWith("/trpc/convoy.live.")) requests.trpcSubscriptions++;

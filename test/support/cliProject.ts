@@ -64,15 +64,31 @@ export async function createUserProject(tarball: string): Promise<string> {
   return root;
 }
 
+/** How a command run to completion ended: its exit code (0: success) and what it printed. */
+export interface CompletedRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the installed `convoy` CLI to completion. */
-export async function runCli(
-  root: string,
+export function runCli(root: string, args: string[], env: Record<string, string> = {}): Promise<CompletedRun> {
+  return runToCompletion(join(root, "node_modules/.bin/convoy"), args, root, env);
+}
+
+/**
+ * Runs `file` with `args` in `cwd` to completion, with the test process's environment as
+ * {@link cliEnvironment} makes it; a failure is returned with its code, not thrown.
+ */
+export async function runToCompletion(
+  file: string,
   args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+  cwd: string,
+  env: Record<string, string>,
+): Promise<CompletedRun> {
   try {
-    const { stdout, stderr } = await run(join(root, "node_modules/.bin/convoy"), args, {
-      cwd: root,
+    const { stdout, stderr } = await run(file, args, {
+      cwd,
       env: cliEnvironment(env),
       maxBuffer: 16 * 1024 * 1024,
     });

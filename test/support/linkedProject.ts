@@ -1,11 +1,17 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-import { cliEnvironment, observeProcess, repoRoot, writeUserTsconfig, type CliProcess } from "./cliProject.js";
+import {
+  cliEnvironment,
+  observeProcess,
+  repoRoot,
+  runToCompletion,
+  writeUserTsconfig,
+  type CliProcess,
+  type CompletedRun,
+} from "./cliProject.js";
 
-const run = promisify(execFile);
 /** The CLI as built to dist/ (globalSetup rebuilds it when a source is newer). */
 const cli = join(repoRoot, "dist/generator/cli/bin.js");
 
@@ -37,26 +43,8 @@ export function createLinkedProject(files: Record<string, string>, options: { ts
 }
 
 /** Runs the built CLI in `root` to completion. */
-export async function runLinkedCli(
-  root: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      cwd: root,
-      env: cliEnvironment(env),
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof failed.code === "number" ? failed.code : 1,
-      stdout: failed.stdout ?? "",
-      stderr: failed.stderr ?? "",
-    };
-  }
+export function runLinkedCli(root: string, args: string[], env: Record<string, string> = {}): Promise<CompletedRun> {
+  return runToCompletion(process.execPath, [cli, ...args], root, env);
 }
 
 /** Starts the built CLI in `root` (serve, dev) and collects what it prints. */

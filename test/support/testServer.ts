@@ -48,6 +48,31 @@ export async function startTestServer<TTree extends FunctionTree>(
   };
 }
 
+/**
+ * Closes `server` and starts a new one serving `functions` on the same port and
+ * `database` (the test schema), as a restarted `convoy serve` would: clients' streams
+ * drop, then reopen on the new server. `options` go to createConvoyServer.
+ */
+export async function restartServer<TTree extends FunctionTree>(
+  server: ConvoyServer<TTree>,
+  database: TestDatabase,
+  functions: TTree,
+  options: Partial<ConvoyServerOptions<TTree, any>> = {},
+): Promise<ConvoyServer<TTree>> {
+  const port = Number(new URL(server.url!).port);
+  await server.close({ timeoutMs: 1000 });
+  const restarted = await createConvoyServer({
+    driver: database.driver,
+    schema: testSchema,
+    schemaName: database.schemaName,
+    functions,
+    closeDatabase: false,
+    ...options,
+  });
+  await restarted.listen({ port });
+  return restarted;
+}
+
 /** A second Convoy server on a {@link TestServer}'s database, listening on 127.0.0.1. */
 export interface PeerServer<TTree extends FunctionTree = any> {
   convoy: ConvoyServer<TTree>;

@@ -70,10 +70,11 @@ export function ConvoyProvider({
   // Once the cache is restored (at once without a persister), before the hooks below subscribe.
   useLayoutEffect(() => {
     if (restoring) return;
-    const pending = client.resumedMutations.map(({ path, args, settled }) => ({
+    const pending = client.resumedMutations.map(({ path, args, settled, mutationId }) => ({
       update: updates.get(path),
       args,
       settled,
+      mutationId,
     }));
     optimisticLayers(cacheClient).resume(client, pending, queryKeyPrefix);
   }, [restoring, cacheClient, client, updates, prefixHash]);

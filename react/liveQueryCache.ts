@@ -170,9 +170,12 @@ export function bindLiveQueries(queryClient: QueryClient, client: ConvoyClient, 
     }
   });
   for (const query of cache.getAll()) reconcile(query);
+  // A transition that first shows some of this page's mutations: their optimistic updates go in its batch.
+  const unlistenShown = client.onMutationsShown((ids) => inOneBatch(() => layers.shown(ids)));
 
   return () => {
     unsubscribe();
+    unlistenShown();
     for (const query of [...live.keys()]) release(query);
   };
 }

@@ -23,6 +23,8 @@ interface Layer {
   update: OptimisticUpdate<any>;
   args: unknown;
   prefix: readonly string[];
+  /** Its mutation's id: a transition that names it shows the mutation, and drops the layer. */
+  mutationId: string | undefined;
   /** Entries its last run set, by hash. */
   touched: Map<string, QueryKey>;
 }
@@ -58,8 +60,8 @@ export class OptimisticLayers {
    * call it once the mutation failed, or succeeded and this client's watches show it
    * (as `client.mutation()` resolves).
    */
-  add<TArgs>(update: OptimisticUpdate<TArgs>, args: TArgs, prefix: readonly string[]): () => void {
-    const layer: Layer = { update, args, prefix, touched: new Map() };
+  add<TArgs>(update: OptimisticUpdate<TArgs>, args: TArgs, prefix: readonly string[], mutationId?: string): () => void {
+    const layer: Layer = { update, args, prefix, mutationId, touched: new Map() };
     this.layers.push(layer);
     try {
       this.apply(layer);
@@ -78,7 +80,12 @@ export class OptimisticLayers {
    */
   resume(
     owner: object,
-    pending: readonly { update: OptimisticUpdate<any> | undefined; args: unknown; settled: Promise<unknown> }[],
+    pending: readonly {
+      update: OptimisticUpdate<any> | undefined;
+      args: unknown;
+      settled: Promise<unknown>;
+      mutationId?: string;
+    }[],
     prefix: readonly string[],
   ): void {
     if (this.resumed.has(owner)) return;
@@ -92,8 +99,8 @@ export class OptimisticLayers {
       this.saved.set(hash, result);
     }
     const layers: Layer[] = [];
-    for (const { update, args } of pending) {
-      if (update) layers.push({ update, args, prefix, touched: new Map() });
+    for (const { update, args, mutationId } of pending) {
+      if (update) layers.push({ update, args, prefix, mutationId, touched: new Map() });
     }
     this.layers.unshift(...layers);
     this.apply();
@@ -118,6 +125,16 @@ export class OptimisticLayers {
     this.server.set(hash, { key: before.key, has: true, value });
     this.apply();
     return true;
+  }
+
+  /**
+   * Drops the layers of the mutations a transition shows for the first time: called in
+   * that transition's batch, so its results and the layers' removal render together.
+   */
+  shown(mutationIds: readonly string[]): void {
+    for (const layer of this.layers.filter(({ mutationId }) => mutationId !== undefined)) {
+      if (mutationIds.includes(layer.mutationId!)) this.settle(layer);
+    }
   }
 
   private settle(layer: Layer): void {

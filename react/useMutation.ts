@@ -6,6 +6,7 @@ import {
 } from "@tanstack/react-query";
 import type { ConvoyError } from "../runtime/errors.js";
 import type { FunctionArgs, FunctionReference, FunctionReturnType } from "../runtime/functions/functionReference.js";
+import { newMutationId } from "../runtime/client/convoyClient.js";
 import { useConvoyClient, useQueryKeyPrefix, useRegisteredOptimisticUpdate } from "./ConvoyProvider.js";
 import { optimisticLayers } from "./optimisticLayers.js";
 import type { OptimisticUpdate } from "./optimisticUpdate.js";
@@ -54,10 +55,14 @@ export function useMutation<TRef extends FunctionReference<"mutation">, TContext
     networkMode: "always",
     ...tanstackOptions,
     mutationFn: async (args) => {
-      const settle = optimisticUpdate ? optimisticLayers(queryClient).add(optimisticUpdate, args, prefix) : null;
+      // Named, so that the transition that first shows it can drop its layer before the answer arrives.
+      const mutationId = newMutationId();
+      const settle = optimisticUpdate
+        ? optimisticLayers(queryClient).add(optimisticUpdate, args, prefix, mutationId)
+        : null;
       try {
-        // Resolves once this client's watches show the mutation: its layer can go then.
-        return await client.mutation(ref, args);
+        // Resolves once this client's watches show the mutation: its layer goes then at the latest.
+        return await client.mutation(ref, args, { mutationId });
       } finally {
         settle?.();
       }

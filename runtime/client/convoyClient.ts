@@ -157,6 +157,13 @@ export interface ConvoyClient {
    * them through their optimistic updates until they settle.
    */
   readonly resumedMutations: readonly ResumedMutation[];
+  /**
+   * Calls `listener` with the ids (`mutationId`) of this client's mutations that a
+   * transition shows for the first time, inside the transition's `batch`, before their
+   * answers may have arrived: `convoy/react` drops their optimistic updates in the same
+   * render. Returns the function that stops listening.
+   */
+  onMutationsShown(listener: (mutationIds: string[]) => void): () => void;
   /** Stops every watch and closes the stream. */
   close(): void;
   /** The base URL requests go to. */
@@ -178,7 +185,7 @@ function unaffectedOf(answer: Answer): string[] {
 }
 
 /** A random mutation id: 128 bits, base64url. */
-function newMutationId(): string {
+export function newMutationId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
@@ -289,6 +296,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
 
   /** The client's live streams, opened by its first watch. */
   let streams: WatchStreams | undefined;
+  const shownListeners = new Set<(mutationIds: string[]) => void>();
   // The last mutation called, settled or not: the next one waits for it.
   let lastMutation: Promise<unknown> = Promise.resolve();
   const sequential = (options.mutationOrder ?? "sequential") === "sequential";
@@ -366,8 +374,15 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
         fetch: doFetch,
         headers,
         batch: options.batch ?? ((apply) => apply()),
+        onMutationsShown: (ids) => {
+          for (const listener of [...shownListeners]) listener(ids);
+        },
       });
       return streams.watch(ref.path, args, onUpdate as (value: unknown) => void, onError);
+    },
+    onMutationsShown(listener) {
+      shownListeners.add(listener);
+      return () => void shownListeners.delete(listener);
     },
     close() {
       streams?.close();

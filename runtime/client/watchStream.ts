@@ -56,6 +56,8 @@ export interface WatchStreamOptions {
   overflow: (watches: ClientWatch[]) => void;
   /** Runs the delivery of one transition's results (see `ConvoyClientOptions.batch`). */
   batch: (apply: () => void) => void;
+  /** Told, inside the transition's `batch`, the ids of the mutations a transition is the first to show. */
+  onMutationsShown?: (mutationIds: string[]) => void;
 }
 
 /** How long a mutation waits at most for its stream to show it before resolving anyway. */
@@ -247,6 +249,9 @@ export class WatchStream {
           if (json === watch.lastJson) continue;
           watch.lastJson = json;
           watch.onUpdate(result.value);
+        }
+        if (message.mutations !== undefined && message.mutations.length > 0) {
+          this.options.onMutationsShown?.(message.mutations);
         }
       });
       this.version = parseSnapshot(message.version);

@@ -27,6 +27,8 @@ export interface Transition {
   /** The snapshot the results hold at, `xmin:xmax:xip,...` (see runtime/protocol/snapshotVersion.ts). */
   version: string;
   updates: { id: string; update: WatchUpdate }[];
+  /** The mutations (see {@link LiveSubscription.showsWhen}) this transition is the first to show. */
+  mutations: string[];
 }
 
 /** A set of watches that move together: one client's stream. */
@@ -46,6 +48,11 @@ export interface LiveSubscription {
    * shows already reflects it, so its mutation need not wait. False when unsure.
    */
   unaffectedBy(position: string): boolean;
+  /**
+   * Names mutation `mutationId`, committed at `position`, in the first transition whose
+   * version covers it (its client drops the mutation's optimistic update then).
+   */
+  showsWhen(position: string, mutationId: string): void;
   /** Stops every watch. */
   close(): void;
 }
@@ -84,6 +91,8 @@ interface Subscriber {
    * number of rounds begun when each was asked for: a round begun after it sees it.
    */
   awaiting: { position: string; asked: number }[];
+  /** Mutations to name in the first transition that covers their position (see {@link LiveSubscription.showsWhen}). */
+  mutations: { position: string; mutationId: string }[];
   /** Rounds in a row that could not send it a consistent transition. */
   held: number;
   /** The version of its last transition. */
@@ -96,6 +105,8 @@ interface Subscriber {
 const MAX_ROUND_CHANGES = 100_000;
 /** Rounds a subscription may be held back before all of its watches run together. */
 const MAX_HELD_ROUNDS = 3;
+/** Mutations a subscription keeps to name in its transitions (older ones are only awaited). */
+const MUTATIONS_NAMED = 100;
 /** This server's recent commit positions remembered, so awaiting one needs no log read. */
 const OWN_POSITIONS_KEPT = 10_000;
 
@@ -255,6 +266,7 @@ export class LiveQueryEngine {
       entries: new Map(),
       sent: new Map(),
       awaiting: [],
+      mutations: [],
       held: 0,
       version: null,
       closed: false,
@@ -265,6 +277,11 @@ export class LiveQueryEngine {
       remove: (id) => this.remove(subscriber, id),
       await: (position) => this.awaitPosition(subscriber, position),
       unaffectedBy: (position) => this.unaffected(subscriber, position),
+      showsWhen: (position, mutationId) => {
+        if (subscriber.closed || (subscriber.version !== null && snapshotCovers(subscriber.version, position))) return;
+        subscriber.mutations.push({ position, mutationId });
+        if (subscriber.mutations.length > MUTATIONS_NAMED) subscriber.mutations.shift();
+      },
       close: () => {
         subscriber.closed = true;
         for (const id of [...subscriber.entries.keys()]) this.remove(subscriber, id);
@@ -614,10 +631,13 @@ export class LiveQueryEngine {
     );
     if (subscriber.awaiting.length === 0) this.pending.delete(subscriber);
     const updates = this.changedEntries(subscriber);
+    // Named only in a transition that is sent anyway; else their answers tell the client.
+    const shown = subscriber.mutations.filter(({ position }) => snapshotCovers(at, position));
+    if (shown.length > 0) subscriber.mutations = subscriber.mutations.filter((named) => !shown.includes(named));
     if (updates.length === 0 && !awaited) return;
     subscriber.version = at;
     this.counters.transitions++;
-    subscriber.onTransition({ version: at.text, updates });
+    subscriber.onTransition({ version: at.text, updates, mutations: shown.map(({ mutationId }) => mutationId) });
   }
 
   /**
@@ -630,7 +650,7 @@ export class LiveQueryEngine {
     const updates = subscriber.closed ? [] : this.changedEntries(subscriber);
     if (updates.length === 0) return;
     this.counters.transitions++;
-    subscriber.onTransition({ version: subscriber.version?.text ?? "0:0:", updates });
+    subscriber.onTransition({ version: subscriber.version?.text ?? "0:0:", updates, mutations: [] });
   }
 
   /** The updates of `subscriber`'s watches not sent to it yet, now recorded as sent. */

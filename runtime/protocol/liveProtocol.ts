@@ -58,6 +58,12 @@ export type TransitionResult = { id: string; value: unknown } | { id: string; er
 export interface TransitionMessage {
   version: string;
   results: TransitionResult[];
+  /**
+   * Ids of the client's mutations (`mutationId`) this transition is the first to show,
+   * when their requests named this stream (`X-Convoy-Streams`): the client drops their
+   * optimistic updates in the same step. Absent when none.
+   */
+  mutations?: string[];
 }
 
 /** `queryError`: why watch `id` has no result. */
@@ -221,7 +227,11 @@ export function parseTransition(data: string): TransitionMessage {
     if (isWireError(result.error)) return { id: result.id, error: result.error };
     throw protocolError(LiveEvent.transition, `has a result for ${result.id} with neither value nor error`, data);
   });
-  return { version, results: checked };
+  const { mutations } = message;
+  if (mutations === undefined) return { version, results: checked };
+  if (!Array.isArray(mutations) || !mutations.every((id) => typeof id === "string"))
+    throw protocolError(LiveEvent.transition, "has mutations that are not a list of mutation ids", data);
+  return { version, results: checked, mutations };
 }
 
 /** Reads a `queryError` event's data; throws a PROTOCOL_ERROR ConvoyError when it is not one. */

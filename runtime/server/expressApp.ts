@@ -197,7 +197,7 @@ export function createConvoyApp(options: ConvoyAppOptions): ConvoyApp {
     : undefined;
   const callOptions = {
     ...report,
-    ...(streams ? { unaffected: streams.unaffected.bind(streams) } : {}),
+    ...(streams ? { committed: streams.committed.bind(streams) } : {}),
   };
   for (const kind of ["query", "mutation", "action"] as const) {
     app.post(`/api/${kind}`, json, async (request, response) => {

@@ -25,8 +25,16 @@ export interface CallResponse {
   body: { value: unknown; position?: string; unaffected?: string[] } | ErrorBody;
 }
 
-/** Of a mutation's `streams`, those of this server its commit at `position` changed nothing of. */
-export type UnaffectedStreams = (streamIds: readonly string[], auth: UserIdentity | null, position: string) => string[];
+/**
+ * Of a mutation's named streams, those of this server its commit at `position` changed
+ * nothing of; the others are told `mutationId`, to name it when they show the commit.
+ */
+export type CommittedToStreams = (
+  streamIds: readonly string[],
+  auth: UserIdentity | null,
+  position: string,
+  mutationId: string | undefined,
+) => string[];
 
 /** Stream ids a mutation may name: the ids `ready` gives (base64url), a client's few streams. */
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -45,7 +53,7 @@ const MAX_NAMED_STREAMS = 64;
 export async function handleCall(
   runtime: ConvoyRuntime,
   request: CallRequest,
-  options: { dev?: boolean; onUnexpected?: (error: unknown) => void; unaffected?: UnaffectedStreams } = {},
+  options: { dev?: boolean; onUnexpected?: (error: unknown) => void; committed?: CommittedToStreams } = {},
 ): Promise<CallResponse> {
   try {
     const body = request.body;
@@ -75,8 +83,8 @@ export async function handleCall(
       ...(request.kind === "mutation" ? { onCommit: (committed: string | null) => void (position = committed) } : {}),
     });
     const unaffected =
-      position !== null && named.length > 0 && options.unaffected
-        ? options.unaffected(named, request.auth, position)
+      position !== null && named.length > 0 && options.committed
+        ? options.committed(named, request.auth, position, mutationId)
         : [];
     return {
       status: 200,

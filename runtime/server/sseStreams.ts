@@ -204,6 +204,7 @@ export class SseStreams {
     this.send(stream, LiveEvent.transition, {
       version: transition.version,
       results: transition.updates.map(({ id, update }) => ({ id, ...update })),
+      ...(transition.mutations.length > 0 ? { mutations: transition.mutations } : {}),
     });
   }
 
@@ -257,13 +258,22 @@ export class SseStreams {
   /**
    * Of `streamIds`, the streams of this server, opened by `auth`, whose watches the
    * commit at `position` (this server's) changed none of: the mutation's answer names
-   * them, and their client need not wait for a transition (see docs/live.md).
+   * them, and their client need not wait for a transition (see docs/live.md). The
+   * others name `mutationId` in the transition that first shows the commit.
    */
-  unaffected(streamIds: readonly string[], auth: UserIdentity | null, position: string): string[] {
+  committed(
+    streamIds: readonly string[],
+    auth: UserIdentity | null,
+    position: string,
+    mutationId: string | undefined,
+  ): string[] {
     const identity = canonicalJson(auth);
     return streamIds.filter((id) => {
       const stream = this.streams.get(id);
-      return stream !== undefined && stream.identity === identity && stream.subscription.unaffectedBy(position);
+      if (stream === undefined || stream.identity !== identity) return false;
+      if (stream.subscription.unaffectedBy(position)) return true;
+      if (mutationId !== undefined) stream.subscription.showsWhen(position, mutationId);
+      return false;
     });
   }
 

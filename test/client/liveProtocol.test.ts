@@ -104,6 +104,7 @@ describe("events the client reads", () => {
       parseTransition('{"version":"5:5:","results":[{"id":"w1","error":{"code":"FORBIDDEN","message":"no"}}]}'),
     ).toEqual({ version: "5:5:", results: [{ id: "w1", error: { code: "FORBIDDEN", message: "no" } }] });
     expect(parseTransition('{"version":"5:5:","results":[]}').results).toEqual([]);
+    expect(parseTransition('{"version":"5:5:","results":[],"mutations":["m1"]}').mutations).toEqual(["m1"]);
     expect(parseQueryError('{"id":"w0","error":{"code":"NOT_FOUND","message":"gone","data":1}}')).toEqual({
       id: "w0",
       error: { code: "NOT_FOUND", message: "gone", data: 1 },
@@ -125,6 +126,9 @@ describe("events the client reads", () => {
     );
     expect(thrown(() => parseTransition('{"version":"latest","results":[]}')).message).toMatch(/no snapshot version/);
     expect(thrown(() => parseTransition('{"version":"1:1:","results":{}}')).message).toMatch(/no results array/);
+    expect(thrown(() => parseTransition('{"version":"1:1:","results":[],"mutations":[1]}')).message).toMatch(
+      /mutations that are not a list of mutation ids/,
+    );
     expect(thrown(() => parseReady('{"maxWatches":2}')).message).toMatch(/no streamId/);
     expect(thrown(() => parseReady('{"streamId":"s","maxWatches":0}')).message).toMatch(/no whole maxWatches/);
     const badError = thrown(() => parseQueryError('{"id":"w1","error":"boom"}'));

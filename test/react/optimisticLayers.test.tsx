@@ -90,3 +90,49 @@ it("a result pushed while a mutation is pending gets the pending update on top; 
   expect(seen).toEqual(["-", "a", "a,mine", "a,other,mine"]);
   client.close();
 }, 30_000);
+
+it("a transition that shows the mutation before its answer arrives drops its update in the same render", async () => {
+  const userId = await writer.mutation(api.users.add, { name: "Bea" });
+  await writer.mutation(api.projects.add, { userId, name: "b" });
+  // The mutation's answer is held back: the stream's transition showing it arrives first.
+  let answerHeld = false;
+  const client = createConvoyClient({
+    url: server.url,
+    EventSource,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if ((input instanceof Request ? input.url : input.toString()).endsWith("/api/mutation")) {
+        answerHeld = true;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+      return response;
+    },
+  });
+  const seen: string[] = [];
+  function Page() {
+    const { data } = useQuery(api.projects.byUser, { userId });
+    const add = useMutation(api.projects.add);
+    const text = data === undefined ? "-" : data.join(",");
+    if (seen.at(-1) !== text) seen.push(text);
+    return (
+      <>
+        <p data-testid="names">{text}</p>
+        <p data-testid="status">{add.status}</p>
+        <button onClick={() => add.mutate({ userId, name: "mine" })}>add</button>
+      </>
+    );
+  }
+  render(
+    <ConvoyProvider client={client} queryClient={new QueryClient()} optimisticUpdates={optimisticUpdates}>
+      <Page />
+    </ConvoyProvider>,
+  );
+  await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("b"));
+  screen.getByText("add").click();
+  await waitFor(() => expect(screen.getByTestId("status").textContent).toBe("success"), { timeout: 10_000 });
+  expect(answerHeld).toBe(true);
+  expect(screen.getByTestId("names").textContent).toBe("b,mine");
+  // Never the server's "mine" with the optimistic one on top.
+  expect(seen).toEqual(["-", "b", "b,mine"]);
+  client.close();
+}, 30_000);

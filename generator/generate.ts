@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DEFAULT_SCHEMA_NAME } from "../runtime/store/documentStore.js";
 import { bundleAndLoad, bundleAndLoadHttp } from "./build/bundle.js";
 import { discoverModules } from "./build/discoverModules.js";
@@ -59,16 +59,46 @@ function hasPackage(project: ConvoyProject, name: string): boolean {
   return false;
 }
 
-/** `_generated/package.json`: its `.js` files are ES modules whatever the project's `type`. */
+/**
+ * `_generated/package.json`, written when the project's own `package.json` does not say
+ * `"type": "module"` (npm init writes `"commonjs"`): `api.js` is an ES module either way.
+ * Not written otherwise: a folder with a package.json of its own is a package scope of
+ * its own, which ends a package's imports of itself (the repo's example imports "convoy").
+ */
 const GENERATED_PACKAGE_JSON = `${JSON.stringify({ type: "module" }, null, 2)}\n`;
+
+/** The `type` of the package.json nearest above `dir` (Node's rule for a `.js` file's format). */
+function packageTypeAbove(dir: string): unknown {
+  for (let at = dirname(dir); ; at = dirname(at)) {
+    const manifest = join(at, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type;
+      } catch {
+        return undefined;
+      }
+    }
+    if (dirname(at) === at) return undefined;
+  }
+}
+
+/** Writes `_generated/package.json` when `api.js` needs it to be an ES module, else removes ours. */
+function writeModuleScope(out: string, changed: string[], removed: string[]): void {
+  const path = join(out, "package.json");
+  if (packageTypeAbove(out) !== "module") return writeIfChanged(path, GENERATED_PACKAGE_JSON, changed);
+  if (existsSync(path) && readFileSync(path, "utf8") === GENERATED_PACKAGE_JSON) {
+    rmSync(path);
+    removed.push(path);
+  }
+}
 
 /**
  * Bundles the app's schema and functions and loads them; `_generated/server` and
  * `_generated/api` come from memory, so a fresh clone (or `convoy serve` before
  * `convoy generate`) builds. A first bundle finds the functions; when a module imports
  * `api`, a second one gives it the real references. Unless `write: false`, writes
- * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts` (with a `package.json` saying
- * `"type": "module"`), `router.ts`, `http.ts` and, when
+ * `_generated/`: `server.ts`, `functions.ts`, `api.js` + `api.d.ts` (and a `package.json` saying
+ * `"type": "module"` when the project's does not), `router.ts`, `http.ts` and, when
  * the project has drizzle-orm, `drizzle.ts`; then loads `convoy/http.ts` if there is one
  * (with the real `api`, from memory too). Files are rewritten only when their content changes.
  */
@@ -88,8 +118,7 @@ export async function buildApp(project: ConvoyProject, options: BuildOptions = {
     mkdirSync(out, { recursive: true });
     writeIfChanged(join(out, "server.ts"), server, changedFiles);
     writeIfChanged(join(out, "functions.ts"), functionsTemplate(app.infos), changedFiles);
-    // api.js is an ES module, also in a project whose package.json says "commonjs" (npm init's default).
-    writeIfChanged(join(out, "package.json"), GENERATED_PACKAGE_JSON, changedFiles);
+    writeModuleScope(out, changedFiles, removedFiles);
     writeIfChanged(join(out, "api.js"), apiTemplate(app.infos), changedFiles);
     writeIfChanged(join(out, "api.d.ts"), apiTypesTemplate(), changedFiles);
     removeGenerated(join(out, "api.ts"), removedFiles);

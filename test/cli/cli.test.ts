@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -92,16 +92,7 @@ describe("convoy CLI, installed from the packed package", () => {
     expect(first.stdout).toMatch(/Creating the embedded database/);
     expect(first.stdout).toContain("Generated convoy/_generated: 10 function(s), 8 public, 2 table(s)");
     const files = readdirSync(join(root, "convoy/_generated")).sort();
-    expect(files).toEqual([
-      "api.d.ts",
-      "api.js",
-      "drizzle.ts",
-      "functions.ts",
-      "http.ts",
-      "package.json",
-      "router.ts",
-      "server.ts",
-    ]);
+    expect(files).toEqual(["api.d.ts", "api.js", "drizzle.ts", "functions.ts", "http.ts", "router.ts", "server.ts"]);
     const snapshot = files.map((file) => readFileSync(join(root, "convoy/_generated", file), "utf8"));
     for (const text of snapshot) expect(text.length).toBeLessThan(4000);
 
@@ -115,10 +106,14 @@ describe("convoy CLI, installed from the packed package", () => {
     expect(checked.output).toBe("");
     expect(checked.code).toBe(0);
 
-    // A project whose package.json says "commonjs" (npm init's default) imports and requires api.js too.
+    // A project whose package.json says "commonjs" (npm init's default): generate gives
+    // _generated/ a package.json of its own, so import and require both load api.js.
     const manifest = readFileSync(join(root, "package.json"), "utf8");
+    const scope = join(root, "convoy/_generated/package.json");
     writeFileSync(join(root, "package.json"), manifest.replace('"type": "module"', '"type": "commonjs"'));
     try {
+      expect((await runCli(root, ["generate", "--no-typecheck"])).code).toBe(0);
+      expect(JSON.parse(readFileSync(scope, "utf8"))).toEqual({ type: "module" });
       for (const load of [
         "import('./convoy/_generated/api.js')",
         "Promise.resolve(require('./convoy/_generated/api.js'))",
@@ -130,6 +125,9 @@ describe("convoy CLI, installed from the packed package", () => {
     } finally {
       writeFileSync(join(root, "package.json"), manifest);
     }
+    // Back to "module": the folder's own package.json goes.
+    expect((await runCli(root, ["generate", "--no-typecheck"])).code).toBe(0);
+    expect(existsSync(scope)).toBe(false);
   }, 120_000);
 
   const drivers = [

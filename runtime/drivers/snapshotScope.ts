@@ -47,7 +47,7 @@ function exportedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promis
     return body({
       snapshot: row!.snapshot,
       sql: holder,
-      transaction: (_setup, read) => driver.transaction(`${HOLDER_SETUP}; ${importSnapshot}`, read),
+      transaction: (_setup, read) => readBeforeCommit(driver, `${HOLDER_SETUP}; ${importSnapshot}`, read),
     });
   });
 }
@@ -84,6 +84,8 @@ function sharedScope<T>(driver: Driver, body: (scope: SnapshotScope) => Promise<
  * A scope for one read alone: its own transaction, whose snapshot `snapshot()` gives
  * after it ran (read with the transaction's first statement, in the same message). No
  * transaction holds the snapshot for others, so it costs what the read alone costs.
+ * `transaction` resolves when the read is done, not after its COMMIT (see
+ * {@link readBeforeCommit}).
  *
  * @example
  * ```ts
@@ -98,7 +100,7 @@ export function ownSnapshot(driver: Driver): Pick<SnapshotScope, "transaction"> 
   let taken: Promise<string> | undefined;
   return {
     transaction: (setup, read) =>
-      driver.transaction(setup, async (tx) => {
+      readBeforeCommit(driver, setup, async (tx) => {
         const snapshot = tx.queueQuery<{ snapshot: string }>(TAKE_SNAPSHOT).then((rows) => rows[0]!.snapshot);
         snapshot.catch(() => {});
         const value = await read(tx);
@@ -108,4 +110,23 @@ export function ownSnapshot(driver: Driver): Pick<SnapshotScope, "transaction"> 
       }),
     snapshot: async () => taken ?? (await driver.query<{ snapshot: string }>(TAKE_SNAPSHOT))[0]!.snapshot,
   };
+}
+
+/**
+ * Runs the read-only `read` in a transaction, resolving with its value as soon as it is
+ * done rather than after the COMMIT: a transaction that only read has nothing to lose at
+ * COMMIT (a connection lost then takes back nothing the read saw), so its caller need
+ * not wait that round trip. Rejects with the read's error.
+ */
+function readBeforeCommit<T>(driver: Driver, setup: string, read: (tx: TransactionExecutor) => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    driver
+      .transaction(setup, async (tx) => {
+        const value = await read(tx);
+        resolve(value);
+        return value;
+      })
+      // After `resolve`, a failing COMMIT is no news to the caller (this rejects nothing then).
+      .catch(reject);
+  });
 }

@@ -1,7 +1,8 @@
 // inOneSnapshot: several read transactions that all see one snapshot, on both drivers
 // (exported to parallel connections on Postgres, savepoints in one transaction on PGlite).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inOneSnapshot } from "../../runtime/drivers/snapshotScope.js";
+import type { Driver } from "../../runtime/drivers/driver.js";
+import { inOneSnapshot, ownSnapshot } from "../../runtime/drivers/snapshotScope.js";
 import { parseSnapshot } from "../../runtime/protocol/snapshotVersion.js";
 import { testDriverFactories, type TestDatabase } from "../support/testDatabases.js";
 
@@ -53,6 +54,36 @@ for (const factory of testDriverFactories) {
         ]),
       );
       expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    });
+
+    it("a read alone gives its value before its transaction's COMMIT is done, and its snapshot with it", async () => {
+      // A driver whose transactions take 300 ms more to end once their body is done (a slow COMMIT).
+      const events: string[] = [];
+      const slowCommit: Driver = {
+        ...database.driver,
+        transaction: (setup, body) =>
+          database.driver.transaction(setup, async (tx) => {
+            const value = await body(tx);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            events.push("committed");
+            return value;
+          }),
+      };
+      const alone = ownSnapshot(slowCommit);
+      const n = await alone.transaction(READ, async (tx) => {
+        const [row] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+        return row!.n;
+      });
+      events.push("read");
+      expect(parseSnapshot(await alone.snapshot())).not.toBeNull();
+      expect(n).toBeGreaterThan(0);
+      expect(events).toEqual(["read"]);
+      // A failing read still rejects with its own error.
+      await expect(
+        ownSnapshot(slowCommit).transaction(READ, (tx) => tx.query("SELECT * FROM no_such_table_here")),
+      ).rejects.toMatchObject({ code: "42P01" });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(events).toEqual(["read", "committed"]);
     });
   });
 }

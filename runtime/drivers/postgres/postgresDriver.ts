@@ -42,6 +42,10 @@ export function createPostgresDriver(options: PostgresDriverOptions): Driver {
   const pool = new pg.Pool({ connectionString: options.connectionString, max: connections });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
+  // Nor one between listeners: released while the pool ends (it drops the pool's listener
+  // and ends the client), a connection the server terminates still reports an error.
+  // Queries see their own errors; this one only has no one left to tell.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const listenUrl = options.listenConnectionString ?? options.connectionString;
   // The first LISTEN checks that notifications arrive; later ones are reconnects.
   let listenerConfirmed = false;

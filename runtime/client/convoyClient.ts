@@ -1,5 +1,6 @@
 import { ConvoyError } from "../errors.js";
 import type { MutationOutbox, OutboxEntry } from "./mutationOutbox.js";
+import { STREAMS_HEADER } from "../protocol/liveProtocol.js";
 import { FetchEventSource } from "./fetchEventSource.js";
 import { WatchStreams, type EventSourceConstructor } from "./watchStream.js";
 import type {
@@ -255,7 +256,7 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
         method: "POST",
         headers: {
           "content-type": "application/json",
-          ...(named.length > 0 ? { "x-convoy-streams": named.join(",") } : {}),
+          ...(named.length > 0 ? { [STREAMS_HEADER]: named.join(",") } : {}),
           ...extra,
         },
         body: payload,
@@ -333,18 +334,18 @@ export function createConvoyClient(options: ConvoyClientOptions = {}): ConvoyCli
       mutationId: mutationId ?? newMutationId(),
     };
     editOutbox((entries) => [...entries, entry]);
-    const answer = await sendFromOutbox(entry);
-    // Read-your-writes: resolve once this client's watches show the commit.
+    return shownToWatches(await sendFromOutbox(entry));
+  }
+
+  /** Read-your-writes: a mutation's value, once this client's watches show its commit. */
+  async function shownToWatches(answer: Answer): Promise<unknown> {
     if (typeof answer.position === "string") await streams?.reached(answer.position, unaffectedOf(answer));
     return answer.value;
   }
 
   // What an earlier client on this outbox left unsent goes first.
   const resumedMutations = (outbox?.load() ?? []).map((entry): ResumedMutation => {
-    const settled = sendFromOutbox(entry).then(async (answer) => {
-      if (typeof answer.position === "string") await streams?.reached(answer.position, unaffectedOf(answer));
-      return answer.value;
-    });
+    const settled = sendFromOutbox(entry).then(shownToWatches);
     settled.catch((error: unknown) => {
       if (!isUnavailable(error) && error instanceof ConvoyError) options.onOutboxError?.(entry, error);
     });

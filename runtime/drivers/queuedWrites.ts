@@ -20,6 +20,9 @@ export function queueWrites(inner: SqlExecutor): QueueingExecutor {
     params: readonly unknown[] | undefined;
     deliver?: { resolve: (rows: unknown[]) => void; reject: (error: unknown) => void };
   }[] = [];
+  const discard = (error: unknown) => {
+    for (const dropped of queued.splice(0)) dropped.deliver?.reject(error);
+  };
   const flush = async () => {
     while (queued.length > 0) {
       const { text, params, deliver } = queued.shift()!;
@@ -28,7 +31,7 @@ export function queueWrites(inner: SqlExecutor): QueueingExecutor {
         deliver?.resolve(rows);
       } catch (error) {
         deliver?.reject(error);
-        for (const dropped of queued.splice(0)) dropped.deliver?.reject(error);
+        discard(error);
         throw error;
       }
     }
@@ -50,8 +53,6 @@ export function queueWrites(inner: SqlExecutor): QueueingExecutor {
       return inner.query<TRow>(text, params);
     },
     flush,
-    discard(error) {
-      for (const dropped of queued.splice(0)) dropped.deliver?.reject(error);
-    },
+    discard,
   };
 }

@@ -277,11 +277,7 @@ export class LiveQueryEngine {
       remove: (id) => this.remove(subscriber, id),
       await: (position) => this.awaitPosition(subscriber, position),
       unaffectedBy: (position) => this.unaffected(subscriber, position),
-      showsWhen: (position, mutationId) => {
-        if (subscriber.closed || (subscriber.version !== null && snapshotCovers(subscriber.version, position))) return;
-        subscriber.mutations.push({ position, mutationId });
-        if (subscriber.mutations.length > MUTATIONS_NAMED) subscriber.mutations.shift();
-      },
+      showsWhen: (position, mutationId) => this.nameWhenShown(subscriber, position, mutationId),
       close: () => {
         subscriber.closed = true;
         for (const id of [...subscriber.entries.keys()]) this.remove(subscriber, id);
@@ -365,6 +361,13 @@ export class LiveQueryEngine {
       if (busy || watch.update === undefined || watch.marks.length > 0) return false;
     }
     return true;
+  }
+
+  private nameWhenShown(subscriber: Subscriber, position: string, mutationId: string): void {
+    // Shown already: its answer tells the client (the version it was sent covers it).
+    if (subscriber.closed || (subscriber.version !== null && snapshotCovers(subscriber.version, position))) return;
+    subscriber.mutations.push({ position, mutationId });
+    if (subscriber.mutations.length > MUTATIONS_NAMED) subscriber.mutations.shift();
   }
 
   private rememberOwn(position: string): void {

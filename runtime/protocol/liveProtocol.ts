@@ -17,6 +17,14 @@ export const LIVE_PROTOCOL_VERSION = 2;
 /** The query parameter a client states its protocol version in (`?protocol=1`). */
 export const PROTOCOL_PARAM = "protocol";
 
+/**
+ * The header a mutation request names its client's live streams in (comma-separated
+ * ids, as `ready` gave them): the answer's `unaffected` lists those of that server the
+ * commit changed nothing of, and the others name the mutation in the transition that
+ * first shows it (`mutations`). A header, so a server that does not know it ignores it.
+ */
+export const STREAMS_HEADER = "x-convoy-streams";
+
 /** The events a stream carries. */
 export const LiveEvent = {
   /** First on every stream: `{ streamId, maxWatches }`. */

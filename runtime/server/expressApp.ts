@@ -11,14 +11,14 @@ import type { SchemaDefinition } from "../schema/defineSchema.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
 import { bodyErrorHandler } from "./bodyErrors.js";
 import { errorResponse } from "./errorResponse.js";
-import { handleCall, STREAMS_HEADER } from "./handleCall.js";
+import { handleCall } from "./handleCall.js";
 import { corsMiddleware, type CorsOrigins } from "./cors.js";
 import { identityReader } from "./requestIdentity.js";
 import { SseStreams } from "./sseStreams.js";
 import { defaultClientKey, StreamLimit } from "./streamLimit.js";
 import { trpcGate } from "./trpcGate.js";
 import type { LiveQueryEngine } from "../live/liveQueryEngine.js";
-import { PROTOCOL_PARAM } from "../protocol/liveProtocol.js";
+import { PROTOCOL_PARAM, STREAMS_HEADER } from "../protocol/liveProtocol.js";
 import { createConvoyRouter, toTRPCError, type ConvoyContext } from "./trpcRouter.js";
 
 /** Options of {@link createConvoyApp}. */

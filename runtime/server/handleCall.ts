@@ -1,5 +1,6 @@
 import type { UserIdentity } from "../functions/auth.js";
 import type { FunctionKind } from "../functions/defineFunction.js";
+import { STREAMS_HEADER } from "../protocol/liveProtocol.js";
 import type { ConvoyRuntime } from "./convoyRuntime.js";
 import { badRequestBody, errorResponse, type ErrorBody } from "./errorResponse.js";
 
@@ -15,9 +16,6 @@ export interface CallRequest {
    */
   streams?: string | string[] | undefined;
 }
-
-/** The header naming a mutation's client's live streams (see {@link CallRequest.streams}). */
-export const STREAMS_HEADER = "x-convoy-streams";
 
 /** What to send back. */
 export interface CallResponse {

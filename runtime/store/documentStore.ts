@@ -17,6 +17,7 @@ import {
   pruneMutationRecords,
   queueMutationRecord,
   recordedResult,
+  type RecordedResult,
   type MutationCallId,
 } from "./mutationRecords.js";
 import { quoteIdent, quoteLiteral } from "./sqlText.js";
@@ -301,7 +302,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
     error: unknown,
     call: MutationCallId,
     committing: boolean,
-  ): Promise<{ value: unknown; position: string | null } | null> {
+  ): Promise<RecordedResult | null> {
     const missing = missingTable(error);
     if (missing) throw missing;
     if (!isRecordedAlready(error) && (isRetryable(error) || committing)) return null;
@@ -357,7 +358,7 @@ export class DocumentStore<TDataModel extends GenericDataModel> {
 }
 
 /** A named call's first result, answered again: its caller learns the first run's commit position too. */
-function answerRecorded<T>(recorded: { value: unknown; position: string | null }, options: MutationOptions): T {
+function answerRecorded<T>(recorded: RecordedResult, options: MutationOptions): T {
   options.onCommit?.(recorded.position);
   return recorded.value as T;
 }

@@ -91,17 +91,22 @@ export function isRecordedAlready(error: unknown): boolean {
 const RECORD_POSITION = `(now_xid.full - ((now_xid.full - r.xmin::text::bigint) & 4294967295))::text`;
 const NOW_XID = `(SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS full) now_xid`;
 
+/** A named call's recorded answer: its value, and its first run's commit position (see docs/live.md). */
+export interface RecordedResult {
+  value: unknown;
+  position: string | null;
+}
+
 /**
- * The result recorded for `call`, as `{ value, position }` (position: the first run's
- * commit, see docs/live.md), or null when none is. An id recorded for another call is
- * refused with a CONFLICT.
+ * The result recorded for `call`, or null when none is. An id recorded for another call
+ * is refused with a CONFLICT.
  * @internal
  */
 export async function recordedResult(
   sql: SqlExecutor,
   schemaName: string,
   call: MutationCallId,
-): Promise<{ value: unknown; position: string | null } | null> {
+): Promise<RecordedResult | null> {
   let rows: RecordRow[];
   try {
     rows = await sql.query<RecordRow>(

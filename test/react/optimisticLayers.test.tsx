@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { ConvoyProvider, defineOptimisticUpdate, useMutation, useQuery } from "../../react/index.js";
 import { createConvoyClient, type ConvoyClient } from "../../runtime/client/convoyClient.js";
 import { functionReferences, type ApiFromFunctions } from "../../runtime/functions/functionReference.js";
+import type { Id } from "../../runtime/index.js";
 import { liveTestFunctions } from "../support/liveTestApp.js";
 import { pgliteFactory } from "../support/testDatabases.js";
 import { startTestServer, type TestServer } from "../support/testServer.js";
@@ -35,6 +36,34 @@ beforeAll(async () => {
   writer = createConvoyClient({ url: server.url });
 });
 afterEach(() => cleanup());
+
+/**
+ * Renders a page listing `userId`'s project names ("names", "-" before the first
+ * result), the state of its `projects.add` mutation ("status") and an "add" button that
+ * adds "mine". Returns every text "names" showed, in order.
+ */
+function renderNamesPage(client: ConvoyClient, userId: Id<"users">): string[] {
+  const seen: string[] = [];
+  function Page() {
+    const { data } = useQuery(api.projects.byUser, { userId });
+    const add = useMutation(api.projects.add);
+    const text = data === undefined ? "-" : data.join(",");
+    if (seen.at(-1) !== text) seen.push(text);
+    return (
+      <>
+        <p data-testid="names">{text}</p>
+        <p data-testid="status">{add.status}</p>
+        <button onClick={() => add.mutate({ userId, name: "mine" })}>add</button>
+      </>
+    );
+  }
+  render(
+    <ConvoyProvider client={client} queryClient={new QueryClient()} optimisticUpdates={optimisticUpdates}>
+      <Page />
+    </ConvoyProvider>,
+  );
+  return seen;
+}
 afterAll(async () => {
   writer?.close();
   await server?.close();
@@ -54,24 +83,7 @@ it("a result pushed while a mutation is pending gets the pending update on top; 
         ? Promise.reject(new TypeError("network down"))
         : fetch(input, init),
   });
-  const seen: string[] = [];
-  function Page() {
-    const { data } = useQuery(api.projects.byUser, { userId });
-    const add = useMutation(api.projects.add);
-    const text = data === undefined ? "-" : data.join(",");
-    if (seen.at(-1) !== text) seen.push(text);
-    return (
-      <>
-        <p data-testid="names">{text}</p>
-        <button onClick={() => add.mutate({ userId, name: "mine" })}>add</button>
-      </>
-    );
-  }
-  render(
-    <ConvoyProvider client={client} queryClient={new QueryClient()} optimisticUpdates={optimisticUpdates}>
-      <Page />
-    </ConvoyProvider>,
-  );
+  const seen = renderNamesPage(client, userId);
   await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("a"));
   screen.getByText("add").click();
   await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("a,mine"));
@@ -108,25 +120,7 @@ it("a transition that shows the mutation before its answer arrives drops its upd
       return response;
     },
   });
-  const seen: string[] = [];
-  function Page() {
-    const { data } = useQuery(api.projects.byUser, { userId });
-    const add = useMutation(api.projects.add);
-    const text = data === undefined ? "-" : data.join(",");
-    if (seen.at(-1) !== text) seen.push(text);
-    return (
-      <>
-        <p data-testid="names">{text}</p>
-        <p data-testid="status">{add.status}</p>
-        <button onClick={() => add.mutate({ userId, name: "mine" })}>add</button>
-      </>
-    );
-  }
-  render(
-    <ConvoyProvider client={client} queryClient={new QueryClient()} optimisticUpdates={optimisticUpdates}>
-      <Page />
-    </ConvoyProvider>,
-  );
+  const seen = renderNamesPage(client, userId);
   await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("b"));
   screen.getByText("add").click();
   await waitFor(() => expect(screen.getByTestId("status").textContent).toBe("success"), { timeout: 10_000 });

@@ -284,11 +284,25 @@ async function triggersSkippable(driver: Driver): Promise<boolean> {
   return row?.superuser === true;
 }
 
-/** A `CREATE INDEX CONCURRENTLY` interrupted earlier leaves an invalid index of its name: drop it first. */
+/**
+ * A `CREATE INDEX CONCURRENTLY` interrupted earlier leaves an invalid index of its name:
+ * drop it first. A killed `convoy migrate`'s backend may still be building it (Postgres
+ * notices the lost client only when the statement ends): wait for that build, which
+ * may leave the index valid, rather than drop it under the build's feet ("tuple
+ * concurrently updated").
+ */
 async function dropInvalidIndex(driver: Driver, statement: string): Promise<void> {
   const match = /CREATE INDEX CONCURRENTLY IF NOT EXISTS ("(?:[^"]|"")+") ON ("(?:[^"]|"")+")\./.exec(statement);
   if (!match) return;
   const qualified = `${match[2]}.${match[1]}`;
+  for (;;) {
+    const [building] = await driver.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_progress_create_index WHERE index_relid = to_regclass($1::text)`,
+      [qualified],
+    );
+    if (building === undefined) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const [index] = await driver.query<{ valid: boolean }>(
     `SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1::text)`,
     [qualified],

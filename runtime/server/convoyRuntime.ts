@@ -6,7 +6,7 @@ import type { UserIdentity } from "../functions/auth.js";
 import type { AnyConvoyFunction, FunctionKind } from "../functions/defineFunction.js";
 import type { FunctionTree } from "../functions/functionReference.js";
 import { flattenFunctions } from "../functions/functionTree.js";
-import { parseArgs, runFunction, type MutationServices } from "../functions/runFunction.js";
+import { checkArgsDepth, parseArgs, runFunction, type MutationServices } from "../functions/runFunction.js";
 import { systemClock, type Clock } from "../scheduler/clock.js";
 import { JobWriter } from "../scheduler/jobWriter.js";
 import type { TransactionContext } from "../store/transactionContext.js";
@@ -248,6 +248,8 @@ export class ConvoyRuntime {
         message: 'A mutation id is 16 to 128 characters of letters, digits, "_" and "-", e.g. crypto.randomUUID()',
       });
     }
+    // Before anything walks the arguments: the fingerprint's JSON would overflow the stack.
+    checkArgsDepth(path, args);
     const fingerprint = createHash("sha256")
       .update(`${path}\u0000${canonicalJson(args ?? {})}\u0000${callerKey(options.auth ?? null)}`)
       .digest("base64url");

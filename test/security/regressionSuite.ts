@@ -106,6 +106,17 @@ export function describeRegressionSuite(factory: TestDriverFactory): void {
         400,
         /nest deeper than 100 levels/,
       );
+      // With a mutation id the arguments are fingerprinted first: that must not walk them either.
+      await expectRefused(
+        () =>
+          exchange(`${convoy.url}/api/mutation`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: `{"path":"fuzz.insertNote","mutationId":"deep-args-0000000001","args":{"doc":${nested(20_000).text}}}`,
+          }),
+        400,
+        /nest deeper than 100 levels/,
+      );
       await expectRefused(
         () =>
           exchange(`${convoy.url}/api/mutation`, {

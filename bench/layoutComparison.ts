@@ -1,7 +1,7 @@
 /**
  * The layout comparison of `bench/relational.bench.ts`: the same documents in a JSONB and
- * a relational table; their size, a SQL report over promoted fields, an indexed range read
- * and inserts through the store, each run on both and checked to give the same answers.
+ * a relational table; their size, a SQL report over promoted fields and an indexed range
+ * read through the store, each run on both and checked to give the same answers.
  */
 import { isDeepStrictEqual } from "node:util";
 import pg from "pg";
@@ -12,16 +12,7 @@ import { createDocumentStore } from "../runtime/server/createDocumentStore.js";
 import { CpuMeter } from "./backendCpu.js";
 import { sample, summarize, type Measurement, type Operation, type RunOptions } from "./harness.js";
 import { withApplicationName } from "./lockSampler.js";
-import {
-  bulkLoad,
-  jsonbSchema,
-  MINUTE,
-  projectDoc,
-  relationalSchema,
-  START,
-  type Seeded,
-  type UserId,
-} from "./relationalData.js";
+import { bulkLoad, jsonbSchema, MINUTE, relationalSchema, START, type Seeded, type UserId } from "./relationalData.js";
 
 export const JSONB = "bench_relational_jsonb";
 export const RELATIONAL = "bench_relational_columns";
@@ -135,7 +126,7 @@ async function sizes(driver: Driver, schemaName: string): Promise<Sizes> {
   };
 }
 
-/** Same documents in both layouts: size, the SQL report, an indexed range read and inserts through the store. */
+/** Same documents in both layouts: size, the SQL report and an indexed range read through the store (inserts: insertComparison.ts). */
 export async function compareLayouts(options: CompareOptions) {
   const { url, users, projects, rounds, run } = options;
   const docs = projects.length;
@@ -228,14 +219,7 @@ export async function compareLayouts(options: CompareOptions) {
       { run, rounds, apps: STORE_APPS, pool },
     );
 
-    const insert = (layout: Layout, i: number) =>
-      stores[layout].mutation((db) => db.insert("projects", projectDoc(userIds, docs + i)));
-    const inserts = await runPair(
-      "ctx.db insert (mutation)",
-      { [JSONB]: (i) => insert(JSONB, i), [RELATIONAL]: (i) => insert(RELATIONAL, i) },
-      { run, rounds, apps: STORE_APPS, pool },
-    );
-    return { sizes: { [JSONB]: jsonbSizes, [RELATIONAL]: relationalSizes }, pairs: [aggregate, reads, inserts], plans };
+    return { sizes: { [JSONB]: jsonbSizes, [RELATIONAL]: relationalSizes }, pairs: [aggregate, reads], plans };
   } finally {
     await pool.end();
     for (const driver of Object.values(drivers)) await driver.close();

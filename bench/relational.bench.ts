@@ -10,15 +10,17 @@
  * without load, default 1000,2000,5000,10000), BENCH_LOAD_WORKERS (mutation workers during
  * the migration, default 4), BENCH_LOAD_SECONDS (mutations before and after it, default 5),
  * BENCH_LOAD_BATCH_SIZE (the backfill batch size of the migration under load, default 2000),
- * BENCH_ONLY (compare or migration: that part only), BENCH_EXPLAIN (print the report's plans),
- * BENCH_FOREIGN_KEYS=0 (the relational table's reference without a foreign key).
+ * BENCH_ONLY (compare, inserts or migration: that part only; compare includes inserts), BENCH_EXPLAIN (print the report's plans),
+ * BENCH_INSERT_ROUNDS (paired insert rounds, default 15), BENCH_INSERT_SECONDS (measured
+ * seconds of each insert sample, default 1).
  * Creates the Postgres schemas `bench_relational_*` and drops them at the end.
  */
 import pg from "pg";
 import { redactConnectionString } from "../runtime/drivers/postgres/postgresDriver.js";
 import { formatTable, type RunOptions } from "./harness.js";
 import { compareLayouts, JSONB, RELATIONAL } from "./layoutComparison.js";
-import { compareReport, compareTargets } from "./layoutReport.js";
+import { compareInserts, INSERT_CONTENDERS, type InsertResult } from "./insertComparison.js";
+import { compareReport, compareTargets, insertReport } from "./layoutReport.js";
 import { migrationReport, migrationTargets } from "./migrationReport.js";
 import { runMigration, type MigrationRun } from "./migrationRun.js";
 import { projectDoc, seededDocuments, type UserId } from "./relationalData.js";
@@ -40,8 +42,15 @@ const RUN: RunOptions = {
   seconds: Number(process.env.BENCH_SECONDS ?? 2),
   maxOps: 200_000,
 };
+const INSERT_ROUNDS = Number(process.env.BENCH_INSERT_ROUNDS ?? 15);
+const INSERT_RUN: RunOptions = {
+  concurrency: CONCURRENCY,
+  warmupSeconds: 0.3,
+  seconds: Number(process.env.BENCH_INSERT_SECONDS ?? 1),
+  maxOps: 100_000,
+};
 const MIGRATING = "bench_relational_migrate";
-const SCHEMAS = [JSONB, RELATIONAL, MIGRATING];
+const SCHEMAS = [JSONB, RELATIONAL, MIGRATING, ...INSERT_CONTENDERS.map((contender) => contender.schemaName)];
 
 async function main(): Promise<void> {
   const probe = new pg.Client({ connectionString: DATABASE_URL });
@@ -59,13 +68,19 @@ async function main(): Promise<void> {
   const projects = seededDocuments("projects", DOCS, (i) => projectDoc(userIds, i));
   try {
     const compared =
-      ONLY === "migration"
+      ONLY === "migration" || ONLY === "inserts"
         ? null
         : await compareLayouts({ url: DATABASE_URL, users, projects, rounds: ROUNDS, run: RUN });
     if (compared && process.env.BENCH_EXPLAIN) console.log(compared.plans.join("\n\n"));
-    if (ONLY === "compare") {
-      console.log(`\n${compareReport(compared!)}\n`);
-      console.log(formatTable(["target", "this run", "met?"], compareTargets(compared!), 3));
+    let inserts: InsertResult[] = [];
+    if (ONLY !== "migration") {
+      console.log(`Inserts, ${INSERT_ROUNDS} paired rounds of ${INSERT_RUN.seconds} s per table:`);
+      inserts = await compareInserts({ url: DATABASE_URL, users, projects, rounds: INSERT_ROUNDS, run: INSERT_RUN });
+    }
+    if (ONLY === "compare" || ONLY === "inserts") {
+      if (compared) console.log(`\n${compareReport(compared)}`);
+      console.log(`\n${insertReport(inserts)}\n`);
+      console.log(formatTable(["target", "this run", "met?"], compareTargets(compared, inserts), 3));
       return;
     }
 
@@ -86,9 +101,9 @@ async function main(): Promise<void> {
       load: { workers: LOAD_WORKERS, beforeSeconds: LOAD_SECONDS, afterSeconds: LOAD_SECONDS },
     });
 
-    if (compared) console.log(`\n${compareReport(compared)}\n`);
+    if (compared) console.log(`\n${compareReport(compared)}\n\n${insertReport(inserts)}\n`);
     console.log(`${migrationReport(runs, loaded, compared?.sizes[RELATIONAL].total ?? null)}\n`);
-    const targets = [...(compared ? compareTargets(compared) : []), ...migrationTargets(runs, loaded)];
+    const targets = [...compareTargets(compared, inserts), ...migrationTargets(runs, loaded)];
     console.log(formatTable(["target", "this run", "met?"], targets, 3));
   } finally {
     const cleanup = new pg.Client({ connectionString: DATABASE_URL });

@@ -29,10 +29,13 @@ const projects = defineTable({
 
 /** `projects` stored as JSONB documents. */
 export const jsonbSchema = defineSchema({ users, projects });
-/** BENCH_FOREIGN_KEYS=0 measures references without a foreign key (`.relational({ foreignKeys: false })`). */
-const foreignKeys = process.env.BENCH_FOREIGN_KEYS !== "0";
-/** The same table, one typed column per field. */
-export const relationalSchema = defineSchema({ users, projects: projects.relational({ foreignKeys }) });
+/** The same table, one typed column per field, `userId` a foreign key. */
+export const relationalSchema = defineSchema({ users, projects: projects.relational() });
+/** The relational table with `userId` a plain text column that nothing checks, as in JSONB. */
+export const relationalWithoutKeysSchema = defineSchema({
+  users,
+  projects: projects.relational({ foreignKeys: false }),
+});
 
 export type UserId = Id<"users">;
 export type ProjectFields = z.infer<typeof projects.validator>;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type pg from "pg";
 
 const TICKS_PER_SECOND = 100;
 
@@ -65,4 +66,14 @@ export class CpuMeter {
       this.server = used === null || this.server === null ? null : this.server + used;
     },
   };
+}
+
+/** The pids of the Postgres backends whose sessions set `applicationName`, as {@link CpuMeter} takes them. */
+export function backendsOf(pool: pg.Pool, applicationName: string): () => Promise<number[]> {
+  return async () =>
+    (
+      await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1::text", [
+        applicationName,
+      ])
+    ).rows.map((row) => row.pid);
 }

@@ -14,7 +14,7 @@ import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver
 import { LiveQueryEngine } from "../runtime/live/liveQueryEngine.js";
 import type { SchemaDefinition } from "../runtime/schema/defineSchema.js";
 import { ConvoyRuntime } from "../runtime/server/convoyRuntime.js";
-import { CpuMeter } from "./backendCpu.js";
+import { backendsOf, CpuMeter } from "./backendCpu.js";
 import { sample, summarize, type Measurement, type RunOptions, type Sample } from "./harness.js";
 import { withApplicationName } from "./lockSampler.js";
 import {
@@ -107,13 +107,7 @@ export async function compareInserts(options: InsertComparisonOptions): Promise<
       const engine = new LiveQueryEngine({ runtime });
       await engine.start();
       engines.push(engine);
-      const meter = new CpuMeter(async () =>
-        (
-          await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1::text", [
-            app,
-          ])
-        ).rows.map((row) => row.pid),
-      );
+      const meter = new CpuMeter(backendsOf(admin, app));
       served.push({ contender, store: runtime.store, meter });
     }
     await admin.query("CHECKPOINT");

@@ -9,7 +9,7 @@ import { syncSchema } from "../generator/sync/syncSchema.js";
 import type { Driver } from "../runtime/drivers/driver.js";
 import { createPostgresDriver } from "../runtime/drivers/postgres/postgresDriver.js";
 import { createDocumentStore } from "../runtime/server/createDocumentStore.js";
-import { CpuMeter } from "./backendCpu.js";
+import { backendsOf, CpuMeter } from "./backendCpu.js";
 import { sample, summarize, type Measurement, type Operation, type RunOptions } from "./harness.js";
 import { withApplicationName } from "./lockSampler.js";
 import { bulkLoad, jsonbSchema, MINUTE, relationalSchema, START, type Seeded, type UserId } from "./relationalData.js";
@@ -67,16 +67,10 @@ async function runPair(
 ): Promise<Pair> {
   const unit = options.unit ?? "ops/s";
   const samples: Record<Layout, Awaited<ReturnType<typeof sample>>[]> = { [JSONB]: [], [RELATIONAL]: [] };
-  const pidsOf = (app: string) => async () =>
-    (
-      await options.pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1::text", [
-        app,
-      ])
-    ).rows.map((row) => row.pid);
   const meters = options.apps
     ? {
-        [JSONB]: new CpuMeter(pidsOf(options.apps[JSONB])),
-        [RELATIONAL]: new CpuMeter(pidsOf(options.apps[RELATIONAL])),
+        [JSONB]: new CpuMeter(backendsOf(options.pool, options.apps[JSONB])),
+        [RELATIONAL]: new CpuMeter(backendsOf(options.pool, options.apps[RELATIONAL])),
       }
     : null;
   for (let round = 0; round < options.rounds; round++) {

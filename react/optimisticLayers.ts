@@ -132,9 +132,8 @@ export class OptimisticLayers {
    * that transition's batch, so its results and the layers' removal render together.
    */
   shown(mutationIds: readonly string[]): void {
-    for (const layer of this.layers.filter(({ mutationId }) => mutationId !== undefined)) {
-      if (mutationIds.includes(layer.mutationId!)) this.settle(layer);
-    }
+    const shown = this.layers.filter(({ mutationId }) => mutationId !== undefined && mutationIds.includes(mutationId));
+    for (const layer of shown) this.settle(layer);
   }
 
   private settle(layer: Layer): void {

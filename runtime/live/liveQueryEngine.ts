@@ -441,9 +441,14 @@ export class LiveQueryEngine {
 
   /** True when a round has something to do: a marked watch to run, or a subscription it can settle. */
   private roundWork(): boolean {
-    for (const watch of this.marked) if (!this.running.has(watch) && !this.runsAloneNow(watch)) return true;
+    for (const watch of this.marked) if (this.takesRound(watch)) return true;
     for (const subscriber of this.pending) if (!this.waitsOnRun(subscriber)) return true;
     return false;
+  }
+
+  /** True when marked `watch` waits for a round: it is not running alone now, nor may it start to. */
+  private takesRound(watch: Watch): boolean {
+    return !this.running.has(watch) && !this.runsAloneNow(watch);
   }
 
   /**
@@ -482,7 +487,7 @@ export class LiveQueryEngine {
   private async runRound(): Promise<void> {
     if (this.awaitsOthers()) await this.feed.caughtUp();
     // Watches running alone stay marked until their runs end; those that may run alone are left to them.
-    const batch = [...this.marked].filter((watch) => !this.running.has(watch) && !this.runsAloneNow(watch));
+    const batch = [...this.marked].filter((watch) => this.takesRound(watch));
     for (const watch of batch) {
       this.marked.delete(watch);
       watch.marks = [];

@@ -36,6 +36,10 @@ beforeAll(async () => {
   writer = createConvoyClient({ url: server.url });
 });
 afterEach(() => cleanup());
+afterAll(async () => {
+  writer?.close();
+  await server?.close();
+});
 
 /**
  * Renders a page listing `userId`'s project names ("names", "-" before the first
@@ -64,10 +68,11 @@ function renderNamesPage(client: ConvoyClient, userId: Id<"users">): string[] {
   );
   return seen;
 }
-afterAll(async () => {
-  writer?.close();
-  await server?.close();
-});
+
+/** True for a request to `POST /api/mutation`. */
+function isMutationRequest(input: RequestInfo | URL): boolean {
+  return (input instanceof Request ? input.url : input.toString()).endsWith("/api/mutation");
+}
 
 it("a result pushed while a mutation is pending gets the pending update on top; the applied mutation shows once", async () => {
   const userId = await writer.mutation(api.users.add, { name: "Ada" });
@@ -79,9 +84,7 @@ it("a result pushed while a mutation is pending gets the pending update on top; 
     EventSource,
     mutationRetryMs: Infinity,
     fetch: (input, init) =>
-      !reachable && (input instanceof Request ? input.url : input.toString()).endsWith("/api/mutation")
-        ? Promise.reject(new TypeError("network down"))
-        : fetch(input, init),
+      !reachable && isMutationRequest(input) ? Promise.reject(new TypeError("network down")) : fetch(input, init),
   });
   const seen = renderNamesPage(client, userId);
   await waitFor(() => expect(screen.getByTestId("names").textContent).toBe("a"));
@@ -113,7 +116,7 @@ it("a transition that shows the mutation before its answer arrives drops its upd
     EventSource,
     fetch: async (input, init) => {
       const response = await fetch(input, init);
-      if ((input instanceof Request ? input.url : input.toString()).endsWith("/api/mutation")) {
+      if (isMutationRequest(input)) {
         answerHeld = true;
         await new Promise((resolve) => setTimeout(resolve, 1500));
       }
